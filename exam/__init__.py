@@ -1,0 +1,2 @@
+"""Blueprints, paper generation, exams, attempts, scoring and timing.
+Depends on ``question_bank`` and the ``jifa`` foundation, never on ``analysis``."""

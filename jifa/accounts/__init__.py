@@ -1,0 +1,1 @@
+"""User accounts, roles (candidate, unit admin, analyst, admin) and login throttling."""

@@ -1,0 +1,70 @@
+"""Shared state of a CLI invocation: configuration and the session factory."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import click
+from sqlalchemy.orm import Session, sessionmaker
+
+from jifa.audit import CONSOLE, Actor
+from jifa.config import load_config
+from jifa.db import make_engine, make_session_factory
+from jifa.errors import DomainError
+
+
+class AppContext:
+    def __init__(self, overrides: dict | None = None, factory: sessionmaker | None = None):
+        self.overrides = overrides or {}
+        self._config: dict | None = None
+        self._factory = factory
+
+    @property
+    def config(self) -> dict:
+        if self._config is None:
+            self._config = load_config(self.overrides)
+        return self._config
+
+    @property
+    def factory(self) -> sessionmaker[Session]:
+        if self._factory is None:
+            self._factory = make_session_factory(make_engine(str(self.config["DATABASE_URL"])))
+        return self._factory
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """One unit of work; a ``DomainError`` becomes a clean CLI error (exit 1)."""
+        try:
+            with self.factory.begin() as session:
+                yield session
+        except DomainError as exc:
+            raise click.ClickException(_format_domain_error(exc)) from exc
+
+    @property
+    def actor(self) -> Actor:
+        return CONSOLE
+
+
+def _format_domain_error(exc: DomainError) -> str:
+    if exc.details is None:
+        return exc.message
+    if isinstance(exc.details, list | tuple):
+        return exc.message + "\n" + "\n".join(f"  - {d}" for d in exc.details)
+    return f"{exc.message}\n  {exc.details}"
+
+
+pass_ctx = click.make_pass_decorator(AppContext)
+
+
+def echo_json(data: object) -> None:
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+
+
+def progress(iterable, *, label: str, length: int | None = None):
+    """A progress bar on a terminal (stderr), silent when output is not a terminal."""
+    return click.progressbar(
+        iterable, label=label, length=length, file=sys.stderr, show_pos=True, show_eta=True
+    )

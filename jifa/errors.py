@@ -1,0 +1,41 @@
+"""Domain exceptions. Services raise these; the web layer maps them to HTTP statuses in
+one place (``jifa.web.errors``) and the CLI prints their message."""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    """Base class: a problem the user can fix or must be told about (never a bug)."""
+
+    status = 400
+
+    def __init__(self, message: str, *, details: object | None = None):
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+
+class InvalidInput(DomainError):
+    status = 422
+
+
+class NotFound(DomainError):
+    status = 404
+
+
+class PermissionDenied(DomainError):
+    status = 403
+
+
+class NotAuthenticated(DomainError):
+    status = 401
+
+
+class Conflict(DomainError):
+    """The request clashes with the current state (closed attempt, locked draw...)."""
+
+    status = 409
+
+
+class TooManyRequests(DomainError):
+    status = 429

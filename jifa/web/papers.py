@@ -1,0 +1,7 @@
+"""Web views for this area (filled in by its issue)."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+bp = Blueprint("papers", __name__, url_prefix="/papers")

@@ -1,0 +1,230 @@
+"""Shared fixtures: ``app``, ``client``, ``runner``, a ``session`` isolated by a
+savepoint, and factories for units, people, questions and exams.
+
+Backend: SQLite (a temporary file) unless ``JIFA_TEST_BACKEND=postgresql``, which uses
+``JIFA_TEST_DATABASE_URL``. Tests marked ``postgres`` need that server: they skip with a
+reason when it is not configured, except under ``CI=true``, where they fail.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import os
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import text
+from sqlalchemy.orm import Session, sessionmaker
+
+from jifa.db import Base, make_engine
+from jifa.migrate import upgrade
+
+BACKEND = os.environ.get("JIFA_TEST_BACKEND", "sqlite")
+PG_URL = os.environ.get("JIFA_TEST_DATABASE_URL")
+IN_CI = os.environ.get("CI", "").lower() == "true"
+NOW = dt.datetime(2026, 6, 15, 1, 0, tzinfo=dt.UTC)  # 09:00 China time
+
+
+@pytest.fixture(autouse=True)
+def _postgres_required(request):
+    """``@pytest.mark.postgres`` tests skip without a server, but never under CI."""
+    if request.node.get_closest_marker("postgres") and not PG_URL:
+        if IN_CI:
+            pytest.fail("CI=true: PostgreSQL tests may not be skipped; set JIFA_TEST_DATABASE_URL")
+        pytest.skip("needs PostgreSQL: set JIFA_TEST_DATABASE_URL")
+
+
+def _reset_postgres(url: str) -> None:
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def db_url(tmp_path_factory) -> str:
+    if BACKEND == "postgresql":
+        if not PG_URL:
+            pytest.fail("JIFA_TEST_BACKEND=postgresql needs JIFA_TEST_DATABASE_URL")
+        _reset_postgres(PG_URL)
+        url = PG_URL
+    else:
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
+    upgrade(url)  # the real migrations, not create_all
+    return url
+
+
+@pytest.fixture(scope="session")
+def pg_engine(db_url):
+    """An engine on the migrated PostgreSQL test database (``postgres`` tests)."""
+    if BACKEND == "postgresql":
+        eng = make_engine(db_url)
+    else:
+        _reset_postgres(PG_URL)
+        upgrade(PG_URL)
+        eng = make_engine(PG_URL)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture(scope="session")
+def engine(db_url):
+    eng = make_engine(db_url)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def connection(engine):
+    conn = engine.connect()
+    outer = conn.begin()
+    yield conn
+    if outer.is_active:
+        outer.rollback()
+    conn.close()
+
+
+@pytest.fixture
+def session_factory(connection) -> sessionmaker[Session]:
+    """Sessions on the test's connection: their commits release savepoints only."""
+    return sessionmaker(
+        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+    )
+
+
+@pytest.fixture
+def session(session_factory) -> Session:
+    s = session_factory()
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def committed_factory(engine):
+    """Real commits on separate connections (for concurrency tests); every table is
+    emptied afterwards."""
+    factory = sessionmaker(bind=engine, expire_on_commit=False)
+    yield factory
+    with engine.begin() as conn:
+        for table in reversed(Base.metadata.sorted_tables):
+            conn.execute(table.delete())
+
+
+@pytest.fixture
+def app(session_factory, db_url, tmp_path):
+    from jifa.web import create_app
+
+    application = create_app(
+        {
+            "TESTING": True,
+            "DATABASE_URL": db_url,
+            "SESSION_FACTORY": session_factory,
+            "SECRET_KEY": "test-secret",
+            "INSTANCE_PATH": str(tmp_path / "instance"),
+        }
+    )
+    yield application
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(session_factory, tmp_path):
+    """Invoke ``jifa`` commands against the test database: ``runner.invoke([...])``."""
+    from jifa.cli import main
+    from jifa.cli.context import AppContext
+
+    class Runner:
+        def __init__(self):
+            self.cli = CliRunner()
+
+        def invoke(self, args, **kwargs):
+            ctx = AppContext({"INSTANCE_PATH": str(tmp_path / "instance")}, factory=session_factory)
+            return self.cli.invoke(main, args, obj=ctx, catch_exceptions=False, **kwargs)
+
+    return Runner()
+
+
+# ---------------------------------------------------------------- factories
+
+_seq = itertools.count(1)
+
+
+@pytest.fixture
+def make_unit(session):
+    from jifa.org.services import create_unit
+
+    def _make(name=None, kind="town", parent=None, code=None):
+        n = next(_seq)
+        return create_unit(
+            session, code=code or f"U{n:04d}", name=name or f"单位{n}", kind=kind, parent=parent
+        )
+
+    return _make
+
+
+@pytest.fixture
+def district(make_unit):
+    return make_unit("示范区", kind="district", code=f"D{next(_seq):04d}")
+
+
+@pytest.fixture
+def make_person(session, make_unit):
+    from jifa.accounts.services import ensure_account, grant_role, set_password
+    from jifa.org.models import Person
+
+    def _make(
+        unit=None,
+        rank="township",
+        name=None,
+        person_no=None,
+        password=None,
+        roles=(),
+        admin_unit=None,
+    ):
+        n = next(_seq)
+        person = Person(
+            person_no=person_no or f"P{n:06d}",
+            name=name or f"测试人员{n}",
+            unit=unit or make_unit(),
+            rank=rank,
+            is_party_member=True,
+        )
+        session.add(person)
+        session.flush()
+        if password or roles:
+            account = ensure_account(session, person)
+            if password:
+                set_password(session, account, password)
+            for role in roles:
+                grant_role(session, account, role, admin_unit if role == "unit_admin" else None)
+        session.flush()
+        return person
+
+    return _make
+
+
+@pytest.fixture
+def login(client):
+    """Log ``client`` in through the JSON API; returns the CSRF token."""
+
+    def _login(person_no, password="Passw0rd!", c=None):
+        c = c or client
+        resp = c.post("/api/v1/auth/login", json={"person_no": person_no, "password": password})
+        assert resp.status_code == 200, resp.get_json()
+        return resp.get_json()["csrf_token"]
+
+    return _login
+
+
+@pytest.fixture
+def csrf_token(client):
+    def _token(c=None):
+        return (c or client).get("/api/v1/auth/csrf").get_json()["csrf_token"]
+
+    return _token

@@ -1,0 +1,82 @@
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from alembic import command
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
+
+from jifa.audit import AuditLogIsAppendOnly, record
+from jifa.db import make_engine
+from jifa.migrate import alembic_config, current_revision, upgrade
+
+
+def test_sqlite_engine_has_wal_foreign_keys_and_busy_timeout(tmp_path):
+    engine = make_engine(f"sqlite:///{tmp_path / 'x.sqlite3'}")
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 30000
+    engine.dispose()
+
+
+def test_models_and_migrations_agree(db_url):
+    # Raises when the models describe a schema the migrations do not create.
+    command.check(alembic_config(db_url))
+
+
+def test_upgrade_twice_applies_nothing_new(tmp_path):
+    url = f"sqlite:///{tmp_path / 'm.sqlite3'}"
+    assert current_revision(url) is None
+    upgrade(url)
+    head = current_revision(url)
+    assert head is not None
+    upgrade(url)
+    assert current_revision(url) == head
+
+
+def test_audit_log_is_append_only(session):
+    entry = record(session, None, "test.action", "thing", 1, after={"x": 1})
+    session.flush()
+    entry.action = "changed"
+    with pytest.raises(AuditLogIsAppendOnly):
+        session.flush()
+    session.rollback()
+    entry = record(session, None, "test.action", "thing", 2)
+    session.flush()
+    session.delete(entry)
+    with pytest.raises(AuditLogIsAppendOnly):
+        session.flush()
+
+
+def test_datetimes_round_trip_as_aware_utc(session):
+    at = dt.datetime(2026, 6, 15, 9, 30, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+    entry = record(session, None, "t", "thing", at=at)
+    session.flush()
+    session.expire(entry)
+    assert entry.at == at
+    assert entry.at.tzinfo is not None
+
+
+def test_named_constraint_guards_unit_kind(session):
+    with pytest.raises(IntegrityError) as err:
+        session.execute(
+            text(
+                "INSERT INTO org_units (code, name, kind, path, sort_order) VALUES ('X', 'x', 'nope', '/', 0)"
+            )
+        )
+    assert "kind_valid" in str(err.value) or "CHECK" in str(err.value).upper()
+
+
+def test_database_refuses_audit_log_edits_even_with_raw_sql(session):
+    from sqlalchemy.exc import DBAPIError
+
+    record(session, None, "t.raw", "thing", 1)
+    session.flush()
+    with pytest.raises(DBAPIError, match="append-only"):
+        with session.begin_nested():
+            session.execute(text("UPDATE audit_log SET action = 'x' WHERE action = 't.raw'"))
+    with pytest.raises(DBAPIError, match="append-only"):
+        with session.begin_nested():
+            session.execute(text("DELETE FROM audit_log WHERE action = 't.raw'"))
