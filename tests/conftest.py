@@ -228,3 +228,186 @@ def csrf_token(client):
         return (c or client).get("/api/v1/auth/csrf").get_json()["csrf_token"]
 
     return _token
+
+
+@pytest.fixture
+def sources(session):
+    from question_bank.sources import ensure_default_sources
+
+    return ensure_default_sources(session)
+
+
+@pytest.fixture
+def make_question(session, sources):
+    """Create an active question directly from models (no importer involved).
+
+    ``make_question(type="single", source="criminal_law", difficulty=3, answer="A")``;
+    returns the ``QuestionVersion``.
+    """
+    import hashlib
+
+    from question_bank.models import Citation, KnowledgePoint, Question, QuestionVersion
+
+    defaults = {
+        "single": ("A", [{"key": k, "text": f"选项{k}"} for k in "ABCD"]),
+        "multiple": (["A", "C"], [{"key": k, "text": f"选项{k}"} for k in "ABCD"]),
+        "true_false": (True, []),
+        "fill_blank": ([["留置"]], []),
+    }
+
+    def _make(
+        type="single",
+        source="criminal_law",
+        difficulty=3,
+        answer=None,
+        options=None,
+        stem=None,
+        knowledge_points=(),
+        article_key="385",
+        status="active",
+        tiers=("all",),
+    ):
+        n = next(_seq)
+        default_answer, default_options = defaults[type]
+        options = default_options if options is None else options
+        stem = stem or (f"测试题干{n}" + ("____" if type == "fill_blank" else ""))
+        question = Question(code=f"Q{n:06d}", status=status)
+        kps = []
+        for name in knowledge_points:
+            kp = session.query(KnowledgePoint).filter_by(name=name).one_or_none() or KnowledgePoint(
+                name=name
+            )
+            kps.append(kp)
+        version = QuestionVersion(
+            question=question,
+            version=1,
+            is_current=True,
+            type=type,
+            stem=stem,
+            options=options,
+            answer=default_answer if answer is None else answer,
+            explanation="解析",
+            difficulty=difficulty,
+            tiers=list(tiers),
+            source=sources[source],
+            fingerprint=hashlib.sha256(f"{stem}{options}".encode()).hexdigest(),
+            citations=[Citation(source=sources[source], article_key=article_key)],
+            knowledge_points=kps,
+        )
+        session.add_all([question, version])
+        session.flush()
+        return version
+
+    return _make
+
+
+@pytest.fixture
+def make_blueprint(session):
+    """A blueprint row with the given sections (see exam/blueprint.py for the spec)."""
+    from exam.models import Blueprint
+
+    def _make(sections=None, pass_mark=60.0, **spec_extra):
+        n = next(_seq)
+        sections = sections or [
+            {"type": "single", "count": 2, "points": 10},
+            {
+                "type": "multiple",
+                "count": 2,
+                "points": 10,
+                "policy": "partial",
+                "partial_fraction": 0.5,
+            },
+            {"type": "true_false", "count": 2, "points": 10},
+            {"type": "fill_blank", "count": 2, "points": 10},
+        ]
+        total = sum(s["count"] * s["points"] for s in sections)
+        bp = Blueprint(
+            code=f"BP{n}",
+            version=1,
+            name=f"测试规则{n}",
+            tier="all",
+            spec={"sections": sections, **spec_extra},
+            total_points=total,
+            pass_mark=pass_mark,
+        )
+        session.add(bp)
+        session.flush()
+        return bp
+
+    return _make
+
+
+@pytest.fixture
+def make_exam(session, make_blueprint, make_unit):
+    """An open online exam whose window contains ``NOW``; ``people`` become participants."""
+    from exam.models import Exam, Participant
+
+    def _make(
+        people=(),
+        blueprint=None,
+        owner_unit=None,
+        duration=30,
+        opens_at=None,
+        closes_at=None,
+        status="open",
+        **fields,
+    ):
+        blueprint = blueprint or make_blueprint()
+        exam = Exam(
+            title=fields.pop("title", f"测试考试{next(_seq)}"),
+            blueprint=blueprint,
+            owner_unit=owner_unit or (people[0].unit if people else make_unit()),
+            seed=fields.pop("seed", "test-seed"),
+            opens_at=opens_at or NOW - dt.timedelta(hours=1),
+            closes_at=closes_at or NOW + dt.timedelta(hours=8),
+            duration_minutes=duration,
+            pass_mark=blueprint.pass_mark,
+            status=status,
+            **fields,
+        )
+        session.add(exam)
+        session.flush()
+        for p in people:
+            session.add(Participant(exam=exam, person=p, unit_id=p.unit_id))
+        session.flush()
+        return exam
+
+    return _make
+
+
+@pytest.fixture
+def make_paper(session):
+    """A paper for (exam, person) from explicit question versions, in the given order:
+    ``make_paper(exam, person, [(version, points, option_order), ...])``."""
+    from exam.models import Paper, PaperItem
+
+    def _make(exam, person, items):
+        paper = Paper(
+            exam_id=exam.id,
+            person_id=person.id,
+            blueprint_id=exam.blueprint_id,
+            total_points=0,
+            mean_difficulty=0,
+        )
+        for pos, (version, points, order) in enumerate(items, start=1):
+            section = (
+                [s["type"] for s in exam.blueprint.spec["sections"]].index(version.type)
+                if version.type in [s["type"] for s in exam.blueprint.spec["sections"]]
+                else 0
+            )
+            paper.items.append(
+                PaperItem(
+                    position=pos,
+                    section=section,
+                    question_version=version,
+                    points=points,
+                    option_order=list(order or []),
+                )
+            )
+        paper.total_points = sum(i.points for i in paper.items)
+        paper.mean_difficulty = sum(v.difficulty for v, _, _ in items) / max(1, len(items))
+        session.add(paper)
+        session.flush()
+        return paper
+
+    return _make
