@@ -3,7 +3,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, String, Text, UniqueConstraint, event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from jifa.db import Base, utcnow
@@ -92,3 +92,27 @@ class DrawReplacement(Base):
     reason: Mapped[str] = mapped_column(Text)
     at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     by: Mapped[str | None] = mapped_column(String(200))
+
+
+#: settings fixed when the roster is frozen (a change means a new draw)
+LOCKED_DRAW_FIELDS = (
+    "criteria",
+    "strata",
+    "quota_rule",
+    "algorithm_version",
+    "roster_csv",
+    "roster_sha256",
+    "stratum_counts",
+)
+
+
+@event.listens_for(SamplingDraw, "before_update")
+def _refuse_settings_change(_mapper, _connection, target: SamplingDraw) -> None:
+    from sqlalchemy import inspect
+
+    from jifa.errors import Conflict
+
+    state = inspect(target)
+    changed = [f for f in LOCKED_DRAW_FIELDS if state.attrs[f].history.has_changes()]
+    if changed:
+        raise Conflict("抽样名册和规则已冻结，不能修改；如需调整请新建一次抽样。", details=changed)
