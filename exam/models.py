@@ -314,3 +314,28 @@ class SelfReportedResult(Base):
 
     person: Mapped[Person] = relationship()
     unit: Mapped[OrgUnit] = relationship()
+
+
+class PaperGeneration(Base):
+    """One run of paper generation for an exam: the pool it drew from, so any paper
+    can be rebuilt and checked later even after the bank has changed."""
+
+    __tablename__ = "paper_generations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    exam_id: Mapped[int] = mapped_column(ForeignKey("exams.id"), index=True)
+    #: the blueprint version used
+    blueprint_id: Mapped[int] = mapped_column(ForeignKey("blueprints.id"))
+    #: the exam seed at generation time
+    seed: Mapped[str] = mapped_column(String(128))
+    #: when the run happened; equals ``Paper.generated_at`` of its papers
+    generated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    #: question version ids of the eligible pool, ascending
+    pool_version_ids: Mapped[list] = mapped_column(JSON, default=list)
+    #: SHA-256 of the comma-joined pool version ids
+    pool_sha256: Mapped[str] = mapped_column(String(64))
+    #: papers written by this run
+    paper_count: Mapped[int] = mapped_column(default=0)
+    #: exposure and difficulty figures of the run
+    stats: Mapped[dict | None] = mapped_column(JSON)
+    generated_by: Mapped[str | None] = mapped_column(String(200))

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-27 17:45:41.080938
+Create Date: 2026-11-27 17:50:49.294175
 """
 
 from alembic import op
@@ -356,6 +356,31 @@ def upgrade() -> None:
             batch_op.f("ix_exam_participants_person_id"), ["person_id"], unique=False
         )
         batch_op.create_index(batch_op.f("ix_exam_participants_unit_id"), ["unit_id"], unique=False)
+
+    op.create_table(
+        "paper_generations",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("exam_id", sa.Integer(), nullable=False),
+        sa.Column("blueprint_id", sa.Integer(), nullable=False),
+        sa.Column("seed", sa.String(length=128), nullable=False),
+        sa.Column("generated_at", jifa.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("pool_version_ids", sa.JSON(), nullable=False),
+        sa.Column("pool_sha256", sa.String(length=64), nullable=False),
+        sa.Column("paper_count", sa.Integer(), nullable=False),
+        sa.Column("stats", sa.JSON(), nullable=True),
+        sa.Column("generated_by", sa.String(length=200), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["blueprint_id"],
+            ["blueprints.id"],
+            name=op.f("fk_paper_generations_blueprint_id_blueprints"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["exam_id"], ["exams.id"], name=op.f("fk_paper_generations_exam_id_exams")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_paper_generations")),
+    )
+    with op.batch_alter_table("paper_generations", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_paper_generations_exam_id"), ["exam_id"], unique=False)
 
     op.create_table(
         "papers",
@@ -787,6 +812,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_papers_exam_id"))
 
     op.drop_table("papers")
+    with op.batch_alter_table("paper_generations", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_paper_generations_exam_id"))
+
+    op.drop_table("paper_generations")
     with op.batch_alter_table("exam_participants", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_exam_participants_unit_id"))
         batch_op.drop_index(batch_op.f("ix_exam_participants_person_id"))
