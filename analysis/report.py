@@ -1,0 +1,189 @@
+"""Every figure of one analysis, computed once and shared by the JSON, the charts, the
+workbook, the notice and the analyst pages."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from analysis import items, loading, stats
+from analysis.models import DrawReplacement, SamplingDraw
+
+
+@dataclass
+class Report:
+    title: str
+    exam_ids: list[int]
+    pass_mark: float
+    total_points: float
+    responses: pd.DataFrame
+    scores: pd.DataFrame
+    overall: dict
+    by_unit: pd.DataFrame
+    by_kind: pd.DataFrame
+    by_rank: pd.DataFrame
+    by_source: pd.DataFrame
+    by_knowledge_point: pd.DataFrame
+    by_type: pd.DataFrame
+    unit_source: pd.DataFrame
+    item_table: pd.DataFrame
+    option_table: pd.DataFrame
+    reliability: dict
+    self_vs_central: pd.DataFrame
+    score_step: float
+    participation: dict = field(default_factory=dict)
+    draw: dict | None = None
+    cutoff: str = ""
+
+    def to_json(self) -> dict:
+        return _clean(
+            {
+                "title": self.title,
+                "exam_ids": self.exam_ids,
+                "pass_mark": self.pass_mark,
+                "total_points": self.total_points,
+                "data_cutoff": self.cutoff,
+                "participation": self.participation,
+                "overall": self.overall,
+                "reliability": self.reliability,
+                "by_unit": _records(self.by_unit),
+                "by_unit_kind": _records(self.by_kind),
+                "by_rank": _records(self.by_rank),
+                "by_source": _records(self.by_source),
+                "by_knowledge_point": _records(self.by_knowledge_point),
+                "by_type": _records(self.by_type),
+                "unit_source": {
+                    u: {s: v for s, v in row.items() if pd.notna(v)}
+                    for u, row in self.unit_source.to_dict(orient="index").items()
+                },
+                "items": _records(self.item_table),
+                "options": _records(self.option_table),
+                "self_vs_centralized": _records(self.self_vs_central),
+                "draw": self.draw,
+            }
+        )
+
+
+def _records(df: pd.DataFrame) -> list[dict]:
+    return df.to_dict(orient="records")
+
+
+def _clean(obj):
+    if isinstance(obj, dict):
+        return {str(k): _clean(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_clean(v) for v in obj]
+    if isinstance(obj, np.generic):
+        obj = obj.item()
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    return obj
+
+
+def compute(
+    responses: pd.DataFrame,
+    *,
+    pass_mark: float,
+    total_points: float = 100.0,
+    title: str = "",
+    exam_ids: list[int] | None = None,
+    self_reported: pd.DataFrame | None = None,
+) -> Report:
+    """Pure: every statistic from a response frame."""
+    scores = stats.attempt_scores(responses, pass_mark)
+    overall = stats.describe(scores["score"], scores["passed"]) if len(scores) else {"n": 0}
+    if len(scores):
+        overall["mean_pct"] = float(scores["pct"].mean())
+    rel = items.reliability(responses, scores)
+    item_table = items.item_analysis(responses)
+    type_mastery = stats.mastery(responses, "type")
+    type_mastery["category"] = type_mastery["category"].map(loading.type_label)
+    return Report(
+        title=title,
+        exam_ids=exam_ids or [],
+        pass_mark=pass_mark,
+        total_points=total_points,
+        responses=responses,
+        scores=scores,
+        overall=overall,
+        by_unit=stats.by_group(scores, "top_unit_name"),
+        by_kind=stats.by_group(scores, "top_unit_kind", loading.kind_order()),
+        by_rank=stats.by_group(scores, "rank", loading.rank_order()),
+        by_source=stats.mastery(responses, "source_name"),
+        by_knowledge_point=stats.mastery(responses, "knowledge_points"),
+        by_type=type_mastery,
+        unit_source=stats.unit_source_matrix(responses),
+        item_table=item_table,
+        option_table=items.option_analysis(responses, scores),
+        reliability=rel,
+        self_vs_central=stats.self_vs_centralized(scores, self_reported),
+        score_step=stats.score_step(responses) if len(responses) else 1.0,
+    )
+
+
+def draw_summary(session: Session, exam_ids: list[int]) -> dict | None:
+    d = session.scalar(
+        select(SamplingDraw).where(SamplingDraw.exam_id.in_(exam_ids)).order_by(SamplingDraw.id)
+    )
+    if d is None:
+        return None
+    reps = session.scalars(
+        select(DrawReplacement).where(DrawReplacement.draw_id == d.id).order_by(DrawReplacement.id)
+    ).all()
+    return {
+        "id": d.id,
+        "name": d.name,
+        "roster_sha256": d.roster_sha256,
+        "quota_rule": d.quota_rule,
+        "algorithm_version": d.algorithm_version,
+        "entropy": d.entropy,
+        "seed": d.seed,
+        "strata": d.stratum_counts,
+        "tickets": [
+            {
+                "stratum": t.stratum_code,
+                "rank": t.rank,
+                "person_no": t.person_no,
+                "ticket": t.ticket,
+                "role": t.role,
+            }
+            for t in d.tickets
+        ],  # fmt: skip
+        "replacements": [
+            {
+                "stratum": r.stratum_code,
+                "excused": r.excused_person_no,
+                "replacement": r.replacement_person_no,
+                "reason": r.reason,
+            }
+            for r in reps
+        ],  # fmt: skip
+    }
+
+
+def build(session: Session, exam_ids: list[int] | int, *, cutoff: str = "") -> Report:
+    es = loading.exam_set(session, exam_ids)
+    responses = loading.load_responses(session, es.ids)
+    self_reported = loading.load_self_reported(session)
+    rep = compute(
+        responses,
+        pass_mark=es.pass_mark,
+        total_points=es.total_points,
+        title=es.title,
+        exam_ids=es.ids,
+        self_reported=self_reported,
+    )
+    people = loading.load_attempt_people(session, es.ids)
+    rep.participation = {
+        "enrolled": int(len(people)),
+        "sat": int(people["sat"].sum()) if len(people) else 0,
+        "attempts": int(len(rep.scores)),
+    }
+    rep.draw = draw_summary(session, es.ids)
+    rep.cutoff = cutoff
+    return rep
