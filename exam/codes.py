@@ -52,3 +52,32 @@ def redeem_code(session: Session, code: str, *, now: dt.datetime) -> UserAccount
         raise NotAuthenticated("考试码无效、已使用或已过期。")
     row.used_at = now
     return ensure_account(session, row.person)
+
+
+def issue_codes(
+    session: Session,
+    people: list[Person],
+    *,
+    now: dt.datetime,
+    exam_id: int | None = None,
+    valid_for: dt.timedelta = dt.timedelta(days=30),
+    actor=None,
+) -> list[tuple[Person, str]]:
+    """One code per person (optionally for one exam); the codes are returned once for
+    the printed slips and only their hashes are kept. Audited."""
+    from jifa.audit import record
+
+    issued = [
+        (p, issue_code(session, p, now=now, exam_id=exam_id, valid_for=valid_for)) for p in people
+    ]
+    session.flush()
+    record(
+        session,
+        actor,
+        "account.issue_codes",
+        "exam" if exam_id else "person",
+        exam_id,
+        after={"count": len(issued), "person_nos": [p.person_no for p, _ in issued][:1000]},
+        at=now,
+    )
+    return issued

@@ -58,13 +58,19 @@ def hash_code(code: str) -> str:
     return hashlib.sha256(code.strip().upper().encode("utf-8")).hexdigest()
 
 
-def account_for_person_no(session: Session, person_no: str) -> UserAccount | None:
-    return session.scalar(
+def account_for_person_no(
+    session: Session, person_no: str, *, lock: bool = False
+) -> UserAccount | None:
+    stmt = (
         select(UserAccount)
         .join(Person, UserAccount.person_id == Person.id)
         .where(Person.person_no == person_no)
         .options(selectinload(UserAccount.grants))
     )
+    if lock:
+        # Serialise concurrent attempts on one account so no failure is lost.
+        stmt = stmt.with_for_update(of=UserAccount)
+    return session.scalar(stmt)
 
 
 def ensure_account(session: Session, person: Person) -> UserAccount:
@@ -114,7 +120,7 @@ def authenticate(
     policy = policy or ThrottlePolicy()
     person_no = (person_no or "").strip()
     _check_ip_throttle(session, ip, now, policy)
-    account = account_for_person_no(session, person_no)
+    account = account_for_person_no(session, person_no, lock=True)
     session.add(LoginAttempt(at=now, login=person_no[:64], ip=ip, success=False))
     if account is None or not account.is_active or not account.password_hash:
         check_password_hash(_DUMMY_HASH, password or "")
@@ -215,3 +221,87 @@ def get_unit_by_code(session: Session, code: str) -> OrgUnit:
     if unit is None:
         raise NotFound(f"单位代码不存在：{code}")
     return unit
+
+
+# ---------------------------------------------------------------- administration
+
+
+def revoke_role(
+    session: Session, account: UserAccount, role: str, unit: OrgUnit | None = None
+) -> int:
+    """Remove matching grants (for ``unit_admin`` only the one for ``unit`` if given);
+    returns how many were removed."""
+    if role not in {r.value for r in Role}:
+        raise InvalidInput(f"未知角色：{role}（可选：candidate、unit_admin、analyst、admin）")
+    removed = 0
+    for g in list(account.grants):
+        if g.role == role and (unit is None or g.unit_id == unit.id):
+            account.grants.remove(g)
+            removed += 1
+    session.flush()
+    return removed
+
+
+def person_by_no(session: Session, person_no: str) -> Person:
+    person = session.scalar(select(Person).where(Person.person_no == (person_no or "").strip()))
+    if person is None:
+        raise NotFound(f"人员编号不存在：{person_no}")
+    return person
+
+
+def people_of_unit(
+    session: Session, unit: OrgUnit, *, include_subtree: bool = True, active_only: bool = True
+) -> list[Person]:
+    """The people of ``unit`` (and its subtree), ordered by unit path and person number."""
+    stmt = select(Person).join(OrgUnit, Person.unit_id == OrgUnit.id)
+    if include_subtree:
+        stmt = stmt.where(OrgUnit.path.like(f"{unit.path}%"))
+    else:
+        stmt = stmt.where(Person.unit_id == unit.id)
+    if active_only:
+        stmt = stmt.where(Person.is_active.is_(True))
+    return list(session.scalars(stmt.order_by(OrgUnit.path, Person.person_no)))
+
+
+def issue_initial_passwords(
+    session: Session, people: list[Person], *, actor=None, now: dt.datetime | None = None
+) -> list[tuple[Person, str]]:
+    """A fresh random password for each person, to be changed at first login. The
+    plain passwords are returned once (for the slips) and never stored."""
+    from jifa.audit import record
+
+    issued = []
+    for person in people:
+        account = ensure_account(session, person)
+        password = generate_password()
+        set_password(session, account, password, must_change=True)
+        issued.append((person, password))
+    session.flush()
+    record(
+        session,
+        actor,
+        "account.issue_passwords",
+        "person",
+        None,
+        after={"count": len(issued), "person_nos": [p.person_no for p, _ in issued][:1000]},
+        at=now,
+    )
+    return issued
+
+
+def force_logout(session: Session, account: UserAccount, *, actor=None) -> None:
+    """Log a user out of every device (their session cookies stop being accepted)."""
+    from jifa.audit import record
+
+    before = account.session_version
+    logout_everywhere(account)
+    session.flush()
+    record(
+        session,
+        actor,
+        "account.logout_everywhere",
+        "user_account",
+        account.id,
+        before={"session_version": before},
+        after={"session_version": account.session_version},
+    )

@@ -59,3 +59,49 @@ def top_level_unit(unit: OrgUnit) -> OrgUnit:
     while node.parent is not None and node.parent.parent is not None:
         node = node.parent
     return node
+
+
+def tree_rows(session: Session, root: OrgUnit | None = None) -> list[dict]:
+    """The tree (or ``root``'s subtree) in display order, each unit with its depth,
+    kind label and the number of active people directly in it and in its subtree."""
+    from sqlalchemy import func
+
+    from jifa.org.models import Person
+
+    stmt = select(OrgUnit)
+    if root is not None:
+        stmt = stmt.where(OrgUnit.path.like(f"{root.path}%"))
+    units = list(session.scalars(stmt))
+    direct = dict(
+        session.execute(
+            select(Person.unit_id, func.count())
+            .where(Person.is_active.is_(True))
+            .group_by(Person.unit_id)
+        ).all()
+    )
+    by_parent: dict[int | None, list[OrgUnit]] = {}
+    ids = {u.id for u in units}
+    for u in units:
+        key = u.parent_id if u.parent_id in ids else None
+        by_parent.setdefault(key, []).append(u)
+    rows: list[dict] = []
+
+    def walk(parent_id: int | None, depth: int) -> int:
+        total = 0
+        for u in sorted(by_parent.get(parent_id, []), key=lambda x: (x.sort_order, x.code)):
+            row = {
+                "id": u.id,
+                "code": u.code,
+                "name": u.name,
+                "kind": u.kind,
+                "kind_label": u.kind_label,
+                "depth": depth,
+                "direct": direct.get(u.id, 0),
+            }
+            rows.append(row)
+            row["people"] = row["direct"] + walk(u.id, depth + 1)
+            total += row["people"]
+        return total
+
+    walk(None, 0)
+    return rows
