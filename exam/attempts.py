@@ -1,0 +1,772 @@
+"""Attempt services: the lobby, start or resume, autosave, submit, scoring,
+finalization of expired attempts, regrading, integrity events and the result/review
+payloads.
+
+Services take a ``Session`` and ``now``; they flush but never commit. Question ids in
+payloads and the API are ``PaperItem.id`` (stable for the paper; positions are given
+alongside for display). Responses are stored in *displayed* keys; the key never leaves
+the server before submission.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import and_, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from exam import timing
+from exam.models import (
+    Answer,
+    Attempt,
+    AttemptStatus,
+    Blueprint,
+    Exam,
+    ExamMode,
+    ExamStatus,
+    IntegrityEvent,
+    Paper,
+    PaperItem,
+    Participant,
+    ResultPolicy,
+    ReviewPolicy,
+)
+from exam.scoring import ItemKey, check_answer, kind_of, section_spec
+from jifa.audit import Actor, record
+from jifa.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from question_bank.models import Article, Citation, LawRevision, LawSource, QuestionVersion
+
+EVENT_KINDS = {"focus_lost", "page_hidden", "paste", "takeover", "copy", "resume"}
+MAX_EVENTS_PER_ATTEMPT = 500
+
+SUBMITTED = AttemptStatus.submitted.value
+IN_PROGRESS = AttemptStatus.in_progress.value
+
+
+# ------------------------------------------------------------------ helpers
+
+
+def _iso(value: dt.datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _item_key(
+    item_type: str,
+    answer: Any,
+    points: float,
+    option_order: list | None,
+    options: list | None,
+    spec: dict | None,
+    section: int,
+) -> ItemKey:
+    return ItemKey(
+        type=item_type,
+        answer=answer,
+        points=float(points),
+        option_order=tuple(option_order or ()),
+        authored_keys=tuple(o["key"] for o in (options or [])),
+        section=section_spec(spec, section),
+    )
+
+
+def _displayed_options(options: list, option_order: list) -> list[dict]:
+    by_key = {o["key"]: o["text"] for o in options or []}
+    order = list(option_order or []) or [o["key"] for o in options or []]
+    return [{"key": chr(65 + i), "text": by_key.get(k, "")} for i, k in enumerate(order)]
+
+
+def get_owned_attempt(session: Session, attempt_id: int, person_id: int) -> Attempt:
+    attempt = session.get(Attempt, attempt_id)
+    if attempt is None:
+        raise NotFound("未找到该作答记录。")
+    if attempt.person_id != person_id:
+        raise PermissionDenied("这不是您的作答记录。")
+    return attempt
+
+
+def finalize_if_expired(session: Session, attempt: Attempt, now: dt.datetime) -> bool:
+    """Lazy finalization: submit and score an in-progress attempt whose time (plus
+    grace) is over. Returns True if it was finalized now."""
+    if attempt.status != IN_PROGRESS:
+        return False
+    if not timing.is_expired(attempt.deadline_at, attempt.exam.grace_seconds, now):
+        return False
+    _mark_submitted(session, attempt, at=attempt.deadline_at, by="auto")
+    score_attempt(session, attempt)
+    return True
+
+
+def _mark_submitted(session: Session, attempt: Attempt, *, at: dt.datetime, by: str) -> bool:
+    """Flip the attempt to submitted exactly once (a conditional UPDATE, so concurrent
+    duplicate submissions do not both score). Returns True for the winner."""
+    result = session.execute(
+        update(Attempt)
+        .where(Attempt.id == attempt.id, Attempt.status == IN_PROGRESS)
+        .values(status=SUBMITTED, submitted_at=at, submitted_by=by)
+        .execution_options(synchronize_session=False)
+    )
+    session.refresh(attempt)
+    return result.rowcount == 1
+
+
+# ------------------------------------------------------------------ lobby
+
+
+@dataclass
+class LobbyEntry:
+    exam: Exam
+    participant: Participant
+    attempts_used: int
+    current: Attempt | None
+    latest: Attempt | None
+    now: dt.datetime
+
+    @property
+    def attempts_left(self) -> int:
+        return max(0, self.exam.max_attempts - self.attempts_used)
+
+    @property
+    def is_open(self) -> bool:
+        return timing.window_open(self.exam.opens_at, self.exam.closes_at, self.now)
+
+    @property
+    def can_start(self) -> bool:
+        return self.current is not None or (self.is_open and self.attempts_left > 0)
+
+    def as_dict(self) -> dict:
+        return {
+            "exam_id": self.exam.id,
+            "title": self.exam.title,
+            "opens_at": _iso(self.exam.opens_at),
+            "closes_at": _iso(self.exam.closes_at),
+            "duration_minutes": self.exam.duration_minutes,
+            "extra_minutes": self.participant.extra_minutes,
+            "max_attempts": self.exam.max_attempts,
+            "attempts_used": self.attempts_used,
+            "attempts_left": self.attempts_left,
+            "is_open": self.is_open,
+            "can_start": self.can_start,
+            "current_attempt_id": self.current.id if self.current else None,
+            "latest_attempt_id": self.latest.id if self.latest else None,
+        }
+
+
+def exams_for_person(session: Session, person_id: int, now: dt.datetime) -> list[LobbyEntry]:
+    """Online exams the person takes part in that are open, upcoming, or that they have
+    attempted (so the result stays reachable)."""
+    rows = session.execute(
+        select(Exam, Participant)
+        .join(Participant, Participant.exam_id == Exam.id)
+        .where(
+            Participant.person_id == person_id,
+            Exam.status.in_([ExamStatus.open.value, ExamStatus.closed.value]),
+            Exam.mode.in_([ExamMode.online.value, ExamMode.centralized.value]),
+        )
+        .order_by(Exam.opens_at.desc())
+    ).all()
+    if not rows:
+        return []
+    attempts = list(
+        session.scalars(
+            select(Attempt)
+            .where(Attempt.person_id == person_id, Attempt.exam_id.in_([e.id for e, _ in rows]))
+            .order_by(Attempt.attempt_no)
+        )
+    )
+    entries = []
+    for exam, participant in rows:
+        mine = [a for a in attempts if a.exam_id == exam.id]
+        for a in mine:
+            finalize_if_expired(session, a, now)
+        if exam.status != ExamStatus.open.value and not mine:
+            continue
+        if not mine and exam.closes_at <= now:
+            continue
+        current = next((a for a in mine if a.status == IN_PROGRESS), None)
+        entries.append(
+            LobbyEntry(exam, participant, len(mine), current, mine[-1] if mine else None, now)
+        )
+    return entries
+
+
+def lobby_entry(session: Session, exam_id: int, person_id: int, now: dt.datetime) -> LobbyEntry:
+    for entry in exams_for_person(session, person_id, now):
+        if entry.exam.id == exam_id:
+            return entry
+    raise NotFound("未找到该考试，或您不在该考试的考生名单中。")
+
+
+# ------------------------------------------------------------------ start
+
+
+def start_or_resume(
+    session: Session,
+    exam_id: int,
+    person_id: int,
+    *,
+    now: dt.datetime,
+    client_token: str | None = None,
+    ip: str | None = None,
+    user_agent: str | None = None,
+) -> Attempt:
+    """Resume the person's in-progress attempt or start the next one.
+
+    The attempt limit holds under concurrency: a second simultaneous start collides on
+    the unique (exam, person, attempt_no) and gets the attempt the first one created.
+    """
+    exam = session.get(Exam, exam_id)
+    if exam is None:
+        raise NotFound("未找到该考试。")
+    participant = session.scalar(
+        select(Participant).where(
+            Participant.exam_id == exam_id, Participant.person_id == person_id
+        )
+    )
+    if participant is None:
+        raise NotFound("您不在该考试的考生名单中。")
+    existing = list(
+        session.scalars(
+            select(Attempt)
+            .where(Attempt.exam_id == exam_id, Attempt.person_id == person_id)
+            .order_by(Attempt.attempt_no)
+        )
+    )
+    for attempt in existing:
+        finalize_if_expired(session, attempt, now)
+    current = next((a for a in existing if a.status == IN_PROGRESS), None)
+    if current is not None:
+        _note_client(session, current, client_token, now=now, ip=ip, user_agent=user_agent)
+        return current
+
+    if exam.status != ExamStatus.open.value or exam.mode == ExamMode.offline.value:
+        raise Conflict("该考试当前未开放。")
+    if now < exam.opens_at:
+        raise Conflict("考试尚未开始，请在规定时间内进入。")
+    if now >= exam.closes_at:
+        raise Conflict("考试已结束。")
+    if len(existing) >= exam.max_attempts:
+        raise Conflict("您的作答次数已用完。")
+    paper = session.scalar(
+        select(Paper).where(Paper.exam_id == exam_id, Paper.person_id == person_id)
+    )
+    if paper is None:
+        raise Conflict("您的试卷尚未生成，请联系考试组织单位。")
+
+    attempt_no = len(existing) + 1
+    attempt = Attempt(
+        exam_id=exam.id,
+        person_id=person_id,
+        paper_id=paper.id,
+        unit_id=participant.unit_id,
+        attempt_no=attempt_no,
+        status=IN_PROGRESS,
+        started_at=now,
+        deadline_at=timing.deadline(
+            now, exam.duration_minutes, participant.extra_minutes, exam.closes_at
+        ),
+        last_seq=0,
+        client_token=client_token,
+    )
+    try:
+        with session.begin_nested():
+            session.add(attempt)
+            session.flush()
+    except IntegrityError:
+        # another request (second tab) created this attempt at the same moment
+        winner = session.scalar(
+            select(Attempt).where(
+                Attempt.exam_id == exam_id,
+                Attempt.person_id == person_id,
+                Attempt.attempt_no == attempt_no,
+            )
+        )
+        if winner is None or winner.status != IN_PROGRESS:  # pragma: no cover - defensive
+            raise Conflict("您的作答次数已用完。") from None
+        _note_client(session, winner, client_token, now=now, ip=ip, user_agent=user_agent)
+        return winner
+    return attempt
+
+
+def _note_client(
+    session: Session,
+    attempt: Attempt,
+    client_token: str | None,
+    *,
+    now: dt.datetime,
+    ip: str | None,
+    user_agent: str | None,
+) -> None:
+    """A different browser resuming the attempt is recorded as a takeover."""
+    if not client_token or client_token == attempt.client_token:
+        return
+    if attempt.client_token:
+        session.add(
+            IntegrityEvent(
+                attempt_id=attempt.id,
+                kind="takeover",
+                at=now,
+                ip=(ip or "")[:64] or None,
+                user_agent=(user_agent or "")[:400] or None,
+                detail={"previous": attempt.client_token[:8], "new": client_token[:8]},
+            )
+        )
+    attempt.client_token = client_token[:64]
+
+
+# ------------------------------------------------------------------ payloads
+
+
+def _paper_rows(session: Session, paper_id: int):
+    return session.execute(
+        select(
+            PaperItem.id,
+            PaperItem.position,
+            PaperItem.section,
+            PaperItem.points,
+            PaperItem.option_order,
+            QuestionVersion.type,
+            QuestionVersion.stem,
+            QuestionVersion.options,
+            QuestionVersion.answer,
+        )
+        .join(QuestionVersion, QuestionVersion.id == PaperItem.question_version_id)
+        .where(PaperItem.paper_id == paper_id)
+        .order_by(PaperItem.position)
+    ).all()
+
+
+def saved_answers(session: Session, attempt_id: int):
+    return session.execute(
+        select(Answer.paper_item_id, Answer.response, Answer.flagged, Answer.seq).where(
+            Answer.attempt_id == attempt_id
+        )
+    ).all()
+
+
+def status_payload(attempt: Attempt, now: dt.datetime, answers=None) -> dict:
+    exam = attempt.exam
+    data = {
+        "attempt_id": attempt.id,
+        "exam_id": attempt.exam_id,
+        "status": attempt.status,
+        "deadline": _iso(attempt.deadline_at),
+        "accept_until": _iso(timing.accept_until(attempt.deadline_at, exam.grace_seconds)),
+        "server_time": _iso(now),
+        "seconds_left": timing.seconds_left(attempt.deadline_at, now)
+        if attempt.status == IN_PROGRESS
+        else 0,
+        "last_seq": attempt.last_seq,
+        "submitted_at": _iso(attempt.submitted_at),
+    }
+    if answers is not None:
+        data["answers"] = {
+            str(r.paper_item_id): r.response for r in answers if r.response is not None
+        }
+        data["flagged"] = [r.paper_item_id for r in answers if r.flagged]
+        data["answer_seqs"] = {str(r.paper_item_id): r.seq for r in answers}
+    return data
+
+
+def candidate_payload(session: Session, attempt: Attempt, now: dt.datetime) -> dict:
+    """Everything the paper page needs, and nothing that reveals the key."""
+    exam = attempt.exam
+    questions = []
+    for row in _paper_rows(session, attempt.paper_id):
+        q = {
+            "id": row.id,
+            "number": row.position,
+            "type": row.type,
+            "stem": row.stem,
+            "points": row.points,
+            "options": _displayed_options(row.options, row.option_order)
+            if row.type in ("single", "multiple")
+            else [],
+        }
+        if row.type == "fill_blank":
+            q["blanks"] = len(row.answer) if isinstance(row.answer, list) else 1
+        questions.append(q)
+    data = status_payload(attempt, now, saved_answers(session, attempt.id))
+    data.update(
+        {
+            "exam": {
+                "id": exam.id,
+                "title": exam.title,
+                "navigation": exam.navigation,
+                "duration_minutes": exam.duration_minutes,
+                "instructions": exam.instructions,
+            },
+            "questions": questions,
+        }
+    )
+    return data
+
+
+# ------------------------------------------------------------------ autosave
+
+
+def save_answer(
+    session: Session,
+    attempt_id: int,
+    person_id: int,
+    item_id: int,
+    body: Any,
+    *,
+    now: dt.datetime,
+) -> dict:
+    """Save one answer: ``body = {"answer": ..., "seq": n, "flagged": bool?}``.
+
+    Hot path, three statements: one read (attempt, deadline, item, type), one dialect
+    upsert that only replaces an answer carrying an older ``seq``, one update of the
+    attempt's high-water mark.
+    """
+    if not isinstance(body, dict) or "answer" not in body and "flagged" not in body:
+        raise InvalidInput("请求应包含 answer 和 seq。")
+    seq = body.get("seq")
+    if not isinstance(seq, int) or isinstance(seq, bool) or seq < 1 or seq > 2**31 - 1:
+        raise InvalidInput("seq 应为正整数。")
+    flagged = body.get("flagged")
+    if flagged is not None and not isinstance(flagged, bool):
+        raise InvalidInput("flagged 应为 true 或 false。")
+
+    row = session.execute(
+        select(
+            Attempt.person_id,
+            Attempt.status,
+            Attempt.deadline_at,
+            Exam.grace_seconds,
+            Exam.blueprint_id,
+            PaperItem.id.label("item_id"),
+            PaperItem.section,
+            PaperItem.points,
+            PaperItem.option_order,
+            QuestionVersion.type,
+            QuestionVersion.options,
+            QuestionVersion.answer,
+        )
+        .select_from(Attempt)
+        .join(Exam, Exam.id == Attempt.exam_id)
+        .outerjoin(PaperItem, and_(PaperItem.paper_id == Attempt.paper_id, PaperItem.id == item_id))
+        .outerjoin(QuestionVersion, QuestionVersion.id == PaperItem.question_version_id)
+        .where(Attempt.id == attempt_id)
+    ).one_or_none()
+    if row is None:
+        raise NotFound("未找到该作答记录。")
+    if row.person_id != person_id:
+        raise PermissionDenied("这不是您的作答记录。")
+    if row.status != IN_PROGRESS:
+        raise Conflict("试卷已交卷，不能再修改答案。")
+    if not timing.accepts_saves(row.deadline_at, row.grace_seconds, now):
+        raise Conflict("作答时间已到，本次修改未被接受；此前保存的答案均已保留。")
+    if row.item_id is None:
+        raise NotFound("本试卷中没有这道题。")
+
+    values: dict[str, Any] = {"seq": seq, "saved_at": now}
+    if "answer" in body:
+        key = _item_key(
+            row.type, row.answer, row.points, row.option_order, row.options, None, row.section
+        )
+        values["response"] = kind_of(row.type).validate(body["answer"], key)
+    if flagged is not None:
+        values["flagged"] = flagged
+
+    applied = _upsert_answer(session, attempt_id, item_id, values)
+    if applied:
+        session.execute(
+            update(Attempt)
+            .where(Attempt.id == attempt_id, Attempt.last_seq < seq)
+            .values(last_seq=seq, last_saved_at=now)
+            .execution_options(synchronize_session=False)
+        )
+    return {"saved": True, "applied": applied, "seq": seq, "server_time": _iso(now)}
+
+
+def _upsert_answer(session: Session, attempt_id: int, item_id: int, values: dict) -> bool:
+    """Insert or replace the answer unless the stored one has a newer ``seq``."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    elif dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    else:  # pragma: no cover - other databases: read then write
+        return _upsert_generic(session, attempt_id, item_id, values)
+    stmt = dialect_insert(Answer).values(attempt_id=attempt_id, paper_item_id=item_id, **values)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[Answer.attempt_id, Answer.paper_item_id],
+        set_={k: stmt.excluded[k] for k in values},
+        where=Answer.seq < stmt.excluded.seq,
+    ).returning(Answer.id)
+    return session.execute(stmt).first() is not None
+
+
+def _upsert_generic(session: Session, attempt_id: int, item_id: int, values: dict) -> bool:
+    answer = session.scalar(
+        select(Answer).where(Answer.attempt_id == attempt_id, Answer.paper_item_id == item_id)
+    )
+    if answer is None:
+        session.add(Answer(attempt_id=attempt_id, paper_item_id=item_id, **values))
+        session.flush()
+        return True
+    if answer.seq >= values["seq"]:
+        return False
+    for k, v in values.items():
+        setattr(answer, k, v)
+    session.flush()
+    return True
+
+
+# ------------------------------------------------------------------ submit and score
+
+
+def submit(
+    session: Session, attempt_id: int, person_id: int, *, now: dt.datetime, by: str = "candidate"
+) -> dict:
+    """Submit (idempotent: a second call returns the same result)."""
+    attempt = get_owned_attempt(session, attempt_id, person_id)
+    if attempt.status == IN_PROGRESS:
+        if timing.is_expired(attempt.deadline_at, attempt.exam.grace_seconds, now):
+            finalize_if_expired(session, attempt, now)
+        elif _mark_submitted(session, attempt, at=now, by=by):
+            score_attempt(session, attempt)
+    return result_payload(attempt, now)
+
+
+def score_attempt(session: Session, attempt: Attempt) -> float:
+    """Score every item of the attempt's paper (a missing answer scores 0 and gets a
+    blank answer row), set ``Answer.marks/is_correct`` and ``attempt.score``,
+    ``max_score`` and ``passed``. Used by submit, finalization, regrading and the
+    offline answer-sheet import."""
+    exam = attempt.exam
+    spec = session.scalar(select(Blueprint.spec).where(Blueprint.id == exam.blueprint_id))
+    session.flush()
+    existing = {
+        r.paper_item_id: r
+        for r in session.execute(
+            select(Answer.id, Answer.paper_item_id, Answer.response).where(
+                Answer.attempt_id == attempt.id
+            )
+        )
+    }
+    updates, inserts = [], []
+    total = max_total = 0.0
+    for row in _paper_rows(session, attempt.paper_id):
+        key = _item_key(
+            row.type, row.answer, row.points, row.option_order, row.options, spec, row.section
+        )
+        saved = existing.get(row.id)
+        result = check_answer(saved.response if saved else None, key)
+        total += result.marks
+        max_total += result.max_marks
+        if saved is not None:
+            updates.append({"id": saved.id, "marks": result.marks, "is_correct": result.is_correct})
+        else:
+            inserts.append(
+                {
+                    "attempt_id": attempt.id,
+                    "paper_item_id": row.id,
+                    "response": None,
+                    "flagged": False,
+                    "seq": 0,
+                    "saved_at": attempt.submitted_at or attempt.deadline_at,
+                    "marks": result.marks,
+                    "is_correct": result.is_correct,
+                }
+            )
+    if updates:
+        session.execute(update(Answer), updates)
+    if inserts:
+        session.execute(insert(Answer), inserts)
+    attempt.score = round(total, 4)
+    attempt.max_score = round(max_total, 4)
+    attempt.passed = attempt.score >= exam.pass_mark
+    session.flush()
+    session.expire(attempt, ["answers"])
+    return attempt.score
+
+
+def finalize_expired(session: Session, now: dt.datetime) -> int:
+    """Submit and score every in-progress attempt whose deadline plus grace has passed
+    (for cron: ``jifa exam finalize-expired``). Returns how many were finalized."""
+    candidates = session.scalars(
+        select(Attempt)
+        .where(Attempt.status == IN_PROGRESS, Attempt.deadline_at < now)
+        .order_by(Attempt.id)
+    ).all()
+    return sum(1 for a in candidates if finalize_if_expired(session, a, now))
+
+
+def regrade_exam(session: Session, exam: Exam, actor: Actor | None) -> list[tuple]:
+    """Rescore every submitted attempt (after a key correction). Returns
+    ``[(attempt, before, after)]`` for the attempts whose score changed; each change is
+    recorded in the audit log."""
+    changed = []
+    attempts = session.scalars(
+        select(Attempt)
+        .where(Attempt.exam_id == exam.id, Attempt.status == SUBMITTED)
+        .order_by(Attempt.id)
+    ).all()
+    for attempt in attempts:
+        before = attempt.score
+        after = score_attempt(session, attempt)
+        if before != after:
+            changed.append((attempt, before, after))
+            record(
+                session,
+                actor,
+                "attempt.regrade",
+                "attempt",
+                attempt.id,
+                before={"score": before},
+                after={"score": after, "passed": attempt.passed},
+            )
+    record(
+        session,
+        actor,
+        "exam.regrade",
+        "exam",
+        exam.id,
+        after={"attempts": len(attempts), "changed": len(changed)},
+    )
+    return changed
+
+
+# ------------------------------------------------------------------ integrity
+
+
+def record_event(
+    session: Session,
+    attempt_id: int,
+    person_id: int,
+    body: Any,
+    *,
+    now: dt.datetime,
+    ip: str | None,
+    user_agent: str | None,
+) -> dict:
+    """Store an integrity signal as evidence; it never changes a score."""
+    if not isinstance(body, dict) or body.get("kind") not in EVENT_KINDS:
+        raise InvalidInput("未知的事件类型。", details={"allowed": sorted(EVENT_KINDS)})
+    attempt = get_owned_attempt(session, attempt_id, person_id)
+    if attempt.status != IN_PROGRESS:
+        raise Conflict("该作答已结束。")
+    count = session.scalar(
+        select(func.count())
+        .select_from(IntegrityEvent)
+        .where(IntegrityEvent.attempt_id == attempt.id)
+    )
+    if count >= MAX_EVENTS_PER_ATTEMPT:
+        return {"recorded": False}
+    detail = body.get("detail")
+    if detail is not None and not isinstance(detail, dict):
+        detail = {"value": str(detail)[:200]}
+    if detail and len(str(detail)) > 1000:
+        detail = {"truncated": True}
+    session.add(
+        IntegrityEvent(
+            attempt_id=attempt.id,
+            kind=body["kind"],
+            at=now,
+            ip=(ip or "")[:64] or None,
+            user_agent=(user_agent or "")[:400] or None,
+            detail=detail,
+        )
+    )
+    return {"recorded": True}
+
+
+# ------------------------------------------------------------------ result and review
+
+
+def shows_score(attempt: Attempt, now: dt.datetime) -> bool:
+    if attempt.status != SUBMITTED:
+        return False
+    policy = attempt.exam.result_policy
+    if policy == ResultPolicy.immediate.value:
+        return True
+    if policy == ResultPolicy.after_close.value:
+        return now >= attempt.exam.closes_at
+    return False
+
+
+def shows_review(attempt: Attempt, now: dt.datetime) -> bool:
+    return (
+        attempt.status == SUBMITTED
+        and attempt.exam.review_policy == ReviewPolicy.after_close.value
+        and now >= attempt.exam.closes_at
+    )
+
+
+def result_payload(attempt: Attempt, now: dt.datetime) -> dict:
+    data = {
+        "attempt_id": attempt.id,
+        "status": attempt.status,
+        "submitted_at": _iso(attempt.submitted_at),
+        "submitted_by": attempt.submitted_by,
+        "score_visible": shows_score(attempt, now),
+        "review_available": shows_review(attempt, now),
+    }
+    if data["score_visible"]:
+        data.update(
+            {"score": attempt.score, "max_score": attempt.max_score, "passed": attempt.passed}
+        )
+    return data
+
+
+def review_payload(session: Session, attempt: Attempt, now: dt.datetime) -> dict:
+    """Key, explanation and cited article text, once the exam's policy allows it."""
+    if not shows_review(attempt, now):
+        raise PermissionDenied("考试结束后才能查看答案与解析。")
+    spec = session.scalar(select(Blueprint.spec).where(Blueprint.id == attempt.exam.blueprint_id))
+    answers = {
+        a.paper_item_id: a
+        for a in session.scalars(select(Answer).where(Answer.attempt_id == attempt.id))
+    }
+    items = session.scalars(
+        select(PaperItem).where(PaperItem.paper_id == attempt.paper_id).order_by(PaperItem.position)
+    ).all()
+    questions = []
+    for item in items:
+        v = item.question_version
+        key = _item_key(
+            v.type, v.answer, item.points, item.option_order, v.options, spec, item.section
+        )
+        ans = answers.get(item.id)
+        questions.append(
+            {
+                "id": item.id,
+                "number": item.position,
+                "type": v.type,
+                "stem": v.stem,
+                "options": _displayed_options(v.options, item.option_order)
+                if v.type in ("single", "multiple")
+                else [],
+                "response": ans.response if ans else None,
+                "key": kind_of(v.type).key_displayed(key),
+                "marks": ans.marks if ans else 0.0,
+                "points": item.points,
+                "is_correct": bool(ans and ans.is_correct),
+                "explanation": v.explanation,
+                "citations": [_citation(session, c) for c in v.citations],
+            }
+        )
+    return {**result_payload(attempt, now), "questions": questions}
+
+
+def _citation(session: Session, citation: Citation) -> dict:
+    source: LawSource = citation.source
+    data = {"source": source.name, "article_key": citation.article_key, "label": None, "text": None}
+    if citation.article_key and source.current_revision:
+        article = session.scalar(
+            select(Article)
+            .join(LawRevision, LawRevision.id == Article.revision_id)
+            .where(
+                LawRevision.source_id == source.id,
+                LawRevision.revision_date == source.current_revision,
+                Article.key == citation.article_key,
+            )
+        )
+        if article is not None:
+            data.update({"label": article.label, "text": article.text})
+    return data

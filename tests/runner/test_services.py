@@ -1,0 +1,207 @@
+"""Services without HTTP: finalization, regrading (and its CLI), concurrent starts."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+
+import pytest
+from sqlalchemy import select
+
+from exam import attempts as svc
+from exam.models import Answer, Attempt
+from jifa.audit import AuditEntry
+from jifa.errors import Conflict
+from tests.conftest import NOW
+
+
+def _save(session, attempt, item, answer, seq, now=NOW):
+    return svc.save_answer(
+        session, attempt.id, attempt.person_id, item.id, {"answer": answer, "seq": seq}, now=now
+    )
+
+
+def test_finalize_expired_scores_saved_answers(session, sitting):
+    attempt = svc.start_or_resume(session, sitting.exam.id, sitting.person.id, now=NOW)
+    _save(session, attempt, sitting.items["single"], "B", 1)
+    _save(session, attempt, sitting.items["true_false"], True, 2)
+    assert svc.finalize_expired(session, NOW + dt.timedelta(minutes=30, seconds=10)) == 0
+    later = NOW + dt.timedelta(minutes=31)
+    assert svc.finalize_expired(session, later) == 1
+    assert svc.finalize_expired(session, later) == 0
+    session.refresh(attempt)
+    assert attempt.status == "submitted" and attempt.submitted_by == "auto"
+    assert attempt.submitted_at == attempt.deadline_at
+    assert (attempt.score, attempt.max_score, attempt.passed) == (20.0, 40.0, False)
+
+
+def test_start_resumes_and_lazily_finalizes(session, sitting):
+    a = svc.start_or_resume(session, sitting.exam.id, sitting.person.id, now=NOW)
+    b = svc.start_or_resume(
+        session, sitting.exam.id, sitting.person.id, now=NOW + dt.timedelta(minutes=5)
+    )
+    assert a.id == b.id
+    with pytest.raises(Conflict):  # attempt limit 1: the expired one is finalized first
+        svc.start_or_resume(
+            session, sitting.exam.id, sitting.person.id, now=NOW + dt.timedelta(hours=1)
+        )
+    assert a.status == "submitted"
+
+
+def test_extra_time_and_window_cap(session, build_sitting):
+    from exam.models import Participant
+
+    s = build_sitting(closes_at=NOW + dt.timedelta(minutes=20))
+    part = session.scalar(select(Participant).where(Participant.person_id == s.person.id))
+    part.extra_minutes = 10
+    attempt = svc.start_or_resume(session, s.exam.id, s.person.id, now=NOW)
+    assert attempt.deadline_at == NOW + dt.timedelta(minutes=20)  # capped by the window
+
+
+def test_score_attempt_is_repeatable_and_handles_missing(session, sitting):
+    attempt = svc.start_or_resume(session, sitting.exam.id, sitting.person.id, now=NOW)
+    _save(session, attempt, sitting.items["multiple"], ["B", "D"], 1)
+    assert svc.score_attempt(session, attempt) == 10
+    assert svc.score_attempt(session, attempt) == 10
+    rows = session.scalars(select(Answer).where(Answer.attempt_id == attempt.id)).all()
+    assert len(rows) == 4 and sorted(r.marks for r in rows) == [0, 0, 0, 10]
+
+
+def test_regrade_after_key_correction_records_audit(session, sitting, runner):
+    attempt = svc.start_or_resume(session, sitting.exam.id, sitting.person.id, now=NOW)
+    _save(session, attempt, sitting.items["single"], "A", 1)  # authored C
+    svc.submit(session, attempt.id, sitting.person.id, now=NOW + dt.timedelta(minutes=1))
+    assert attempt.score == 0
+    single = sitting.versions[0]
+    single.answer = "C"  # key correction
+    session.flush()
+    result = runner.invoke(["exam", "regrade", str(sitting.exam.id)])
+    assert result.exit_code == 0, result.output
+    assert "0.0 -> 10.0" in result.output
+    session.expire_all()
+    assert session.get(Attempt, attempt.id).score == 10
+    entry = session.scalar(select(AuditEntry).where(AuditEntry.action == "attempt.regrade"))
+    assert entry.before == {"score": 0.0} and entry.after["score"] == 10.0
+    again = runner.invoke(["exam", "regrade", str(sitting.exam.id)])
+    assert "0 份成绩发生变化" in again.output
+
+
+def test_finalize_expired_cli(session, build_sitting, runner):
+    real_now = dt.datetime.now(dt.UTC)  # the CLI reads the real clock
+    past = real_now - dt.timedelta(minutes=50)
+    sitting = build_sitting(
+        opens_at=real_now - dt.timedelta(hours=2), closes_at=real_now + dt.timedelta(hours=2)
+    )
+    attempt = svc.start_or_resume(session, sitting.exam.id, sitting.person.id, now=past)
+    _save(session, attempt, sitting.items["single"], "B", 1, now=past)
+    result = runner.invoke(["exam", "finalize-expired"])
+    assert result.exit_code == 0
+    assert result.output.strip() == "1"
+    session.expire_all()
+    assert session.get(Attempt, attempt.id).score == 10
+    assert runner.invoke(["exam", "regrade", "999999"]).exit_code == 1
+
+
+def _concurrent_starts(factory, exam_id, person_id, n=2):
+    barrier = threading.Barrier(n)
+    ids, errors = [], []
+
+    def worker():
+        try:
+            with factory.begin() as s:
+                barrier.wait(timeout=10)
+                ids.append(svc.start_or_resume(s, exam_id, person_id, now=NOW).id)
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker) for _ in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    return ids, errors
+
+
+def _seed_committed(factory):
+    """Minimal committed data for a concurrency test (no factories: they use the
+    savepoint-isolated session)."""
+    from exam.models import Blueprint, Exam, Paper, PaperItem, Participant
+    from jifa.org.models import OrgUnit, Person
+    from question_bank.models import Question, QuestionVersion
+
+    with factory.begin() as s:
+        unit = OrgUnit(code="CC1", name="并发单位", kind="town", path="/")
+        s.add(unit)
+        s.flush()
+        unit.path = f"/{unit.id}/"
+        person = Person(person_no="CC0001", name="并发", unit=unit, rank="township")
+        bp = Blueprint(
+            code="CC",
+            name="cc",
+            spec={"sections": [{"type": "single"}]},
+            total_points=10,
+            pass_mark=6,
+        )
+        exam = Exam(
+            title="并发考试",
+            blueprint=bp,
+            owner_unit=unit,
+            seed="s",
+            opens_at=NOW - dt.timedelta(hours=1),
+            closes_at=NOW + dt.timedelta(hours=1),
+            duration_minutes=30,
+            pass_mark=6,
+            status="open",
+        )
+        q = Question(code="QCC1", status="active")
+        v = QuestionVersion(
+            question=q,
+            type="single",
+            stem="s",
+            options=[{"key": "A", "text": "a"}],
+            answer="A",
+            fingerprint="x",
+        )
+        s.add_all([person, exam, q, v])
+        s.flush()
+        s.add(Participant(exam=exam, person=person, unit_id=unit.id))
+        paper = Paper(
+            exam_id=exam.id,
+            person_id=person.id,
+            blueprint_id=bp.id,
+            total_points=10,
+            mean_difficulty=3,
+        )
+        paper.items.append(PaperItem(position=1, question_version=v, points=10))
+        s.add(paper)
+        s.flush()
+        return exam.id, person.id
+
+
+def test_two_concurrent_starts_get_one_attempt(committed_factory):
+    exam_id, person_id = _seed_committed(committed_factory)
+    ids, errors = _concurrent_starts(committed_factory, exam_id, person_id)
+    assert not errors and len(ids) == 2 and ids[0] == ids[1]
+    with committed_factory() as s:
+        assert len(s.scalars(select(Attempt)).all()) == 1
+
+
+@pytest.mark.postgres
+def test_two_concurrent_starts_on_postgresql(request):
+    from sqlalchemy.orm import sessionmaker
+
+    from jifa.db import Base
+
+    pg_engine = request.getfixturevalue("pg_engine")  # after the skip check
+    factory = sessionmaker(bind=pg_engine, expire_on_commit=False)
+    try:
+        exam_id, person_id = _seed_committed(factory)
+        for _ in range(3):
+            ids, errors = _concurrent_starts(factory, exam_id, person_id, n=4)
+            assert not errors and len(set(ids)) == 1
+            with factory() as s:
+                assert len(s.scalars(select(Attempt)).all()) == 1
+    finally:
+        with pg_engine.begin() as conn:
+            for table in reversed(Base.metadata.sorted_tables):
+                conn.execute(table.delete())
