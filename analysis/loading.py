@@ -256,11 +256,12 @@ def load_attempt_people(session: Session, exam_ids: list[int]) -> pd.DataFrame:
     from exam.models import Participant
 
     rows = session.execute(
-        select(Participant.exam_id, Participant.unit_id, Person.person_no, Person.rank)
+        select(Participant.exam_id, Participant.unit_id, Person.person_no, Person.name, Person.rank)
         .join(Person, Person.id == Participant.person_id)
         .where(Participant.exam_id.in_(exam_ids))
     ).all()
-    df = pd.DataFrame(rows, columns=["exam_id", "unit_id", "person_no", "rank"])
+    df = pd.DataFrame(rows, columns=["exam_id", "unit_id", "person_no", "person_name", "rank"])
+    df["rank"] = df["rank"].map(lambda r: _RANK_LABEL.get(r, r))
     sat = {
         (e, p)
         for e, p in session.execute(

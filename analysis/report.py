@@ -179,11 +179,17 @@ def build(session: Session, exam_ids: list[int] | int, *, cutoff: str = "") -> R
         self_reported=self_reported,
     )
     people = loading.load_attempt_people(session, es.ids)
+    absent = people[~people["sat"]] if len(people) else people
     rep.participation = {
         "enrolled": int(len(people)),
         "sat": int(people["sat"].sum()) if len(people) else 0,
         "attempts": int(len(rep.scores)),
-    }
+        "absent": [
+            {"person_no": r.person_no, "name": r.person_name, "unit": r.top_unit_name,
+             "rank": r.rank}
+            for r in absent.sort_values(["top_unit_code", "person_no"]).itertuples()
+        ] if len(absent) else [],
+    }  # fmt: skip
     rep.draw = draw_summary(session, es.ids)
     rep.cutoff = cutoff
     return rep
