@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 from openpyxl import Workbook
 
+from jifa.excel import neutralise
+
 REPO = Path(__file__).resolve().parents[2]
 SHARED = REPO / ".." / "shared"
 LAW = SHARED / "law"
@@ -25,7 +27,7 @@ def xlsx(sheets: dict[str, list[list]]) -> bytes:
     for name, rows in sheets.items():
         ws = wb.create_sheet(name)
         for row in rows:
-            ws.append(row)
+            ws.append([neutralise(v) for v in row])
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
