@@ -1,0 +1,441 @@
+"""Paper services: the active pool, the pool check, generating papers for every
+participant (bulk inserts), and rebuilding a paper to check it.
+
+Each generation run is recorded in ``PaperGeneration`` with the pool's version ids, so
+``rebuild_paper`` draws from exactly the pool the paper was drawn from, even months
+later after questions were edited or retired.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Callable, Iterable, Sequence
+
+from sqlalchemy import delete, exists, func, insert, select
+from sqlalchemy.orm import Session
+
+from exam.blueprint import BlueprintSpec, source_names, spec_of
+from exam.generation import (
+    GeneratedPaper,
+    PoolItem,
+    PoolShortage,
+    generate_cohort,
+    generate_paper,
+    prepare,
+    rng_for,
+)
+from exam.models import (
+    Attempt,
+    Blueprint,
+    Exam,
+    Paper,
+    PaperGeneration,
+    PaperItem,
+    Participant,
+)
+from jifa.audit import Actor, record
+from jifa.errors import Conflict, InvalidInput, NotFound
+from question_bank.models import (
+    KnowledgePoint,
+    LawSource,
+    Question,
+    QuestionStatus,
+    QuestionVersion,
+    version_knowledge_points,
+)
+
+Progress = Callable[[int, int], None]
+
+
+def _pool_query(where):
+    return (
+        select(
+            QuestionVersion.id,
+            QuestionVersion.type,
+            LawSource.code,
+            QuestionVersion.difficulty,
+            QuestionVersion.options,
+            QuestionVersion.tiers,
+        )
+        .outerjoin(LawSource, LawSource.id == QuestionVersion.source_id)
+        .where(*where)
+        .order_by(QuestionVersion.id)
+    )
+
+
+def _to_items(session: Session, rows, tier: str | None) -> list[PoolItem]:
+    rows = [r for r in rows if tier in (None, "all") or "all" in (r.tiers or []) or tier in r.tiers]
+    ids = [r.id for r in rows]
+    kps: dict[int, set[str]] = {}
+    for chunk_start in range(0, len(ids), 5000):
+        chunk = ids[chunk_start : chunk_start + 5000]
+        for vid, name in session.execute(
+            select(version_knowledge_points.c.version_id, KnowledgePoint.name)
+            .join(
+                KnowledgePoint, KnowledgePoint.id == version_knowledge_points.c.knowledge_point_id
+            )
+            .where(version_knowledge_points.c.version_id.in_(chunk))
+        ):
+            kps.setdefault(vid, set()).add(name)
+    return [
+        PoolItem.from_version(
+            r.id, r.type, r.code or "", r.difficulty, r.options or [], kps.get(r.id, ())
+        )
+        for r in rows
+    ]
+
+
+def load_pool(session: Session, tier: str = "all") -> list[PoolItem]:
+    """Current versions of active questions suited to ``tier`` (or to all tiers)."""
+    rows = session.execute(
+        _pool_query(
+            [
+                QuestionVersion.is_current.is_(True),
+                QuestionVersion.question_id.in_(
+                    select(Question.id).where(Question.status == QuestionStatus.active.value)
+                ),
+            ]
+        )
+    ).all()
+    return _to_items(session, rows, tier)
+
+
+def load_pool_versions(session: Session, version_ids: Sequence[int]) -> list[PoolItem]:
+    """The pool of a past run, from its recorded version ids (versions never change)."""
+    rows = []
+    ids = list(version_ids)
+    for start in range(0, len(ids), 5000):
+        rows.extend(
+            session.execute(_pool_query([QuestionVersion.id.in_(ids[start : start + 5000])]))
+        )
+    rows.sort(key=lambda r: r.id)
+    return _to_items(session, rows, None)
+
+
+def _pool_sha(ids: Iterable[int]) -> str:
+    return hashlib.sha256(",".join(str(i) for i in sorted(ids)).encode()).hexdigest()
+
+
+def participant_ids(session: Session, exam: Exam) -> list[int]:
+    return list(
+        session.scalars(
+            select(Participant.person_id)
+            .where(Participant.exam_id == exam.id)
+            .order_by(Participant.person_id)
+        )
+    )
+
+
+def check_pool(
+    session: Session, target: Exam | Blueprint, *, person_ids: Sequence[int] | None = None
+) -> dict:
+    """Prove the active pool can satisfy the blueprint for every candidate.
+
+    For an exam, a dry run generates every participant's paper in memory (nothing is
+    written) and reports exposure and difficulty spread; otherwise the pool is checked
+    cell by cell. Shortages name the cell (type x source x band, or knowledge point)
+    and by how many questions it is short.
+    """
+    if isinstance(target, Exam):
+        exam, bp_row = target, target.blueprint
+        seed = exam.seed
+        if person_ids is None:
+            person_ids = participant_ids(session, exam)
+    else:
+        exam, bp_row, seed = None, target, "pool-check"
+        person_ids = list(person_ids or range(1, 101))
+    spec = spec_of(bp_row)
+    names = source_names(session)
+    pool = load_pool(session, spec.tier)
+    plan = prepare(pool, spec, strict=False)
+    report: dict = {
+        "ok": plan.ok,
+        "blueprint": {"id": bp_row.id, "code": bp_row.code, "version": bp_row.version},
+        "exam_id": exam.id if exam else None,
+        "tier": spec.tier,
+        "pool_size": len(pool),
+        "eligible_questions": len(plan.eligible_ids()),
+        "questions_per_paper": spec.question_count,
+        "candidates": len(person_ids),
+        "shortages": [s.to_dict(names) for s in plan.shortages],
+        "cells": _cell_rows(plan, names),
+        "stats": None,
+        "error": None,
+    }
+    if plan.ok and person_ids:
+        try:
+            report["stats"] = generate_cohort(plan, seed, person_ids).stats()
+        except InvalidInput as exc:
+            report["ok"] = False
+            report["error"] = exc.message
+    return report
+
+
+def _cell_rows(plan, names) -> list[dict]:
+    from exam.blueprint import ANY, band_label, type_label
+
+    rows = []
+    for cell in sorted(plan.cells, key=lambda c: (c.section, c.source, c.band)):
+        section = plan.blueprint.sections[cell.section]
+        rows.append(
+            {
+                "section": cell.section,
+                "type": section.type,
+                "type_label": type_label(section.type),
+                "source": cell.source,
+                "source_label": "不限"
+                if cell.source == ANY
+                else names.get(cell.source, cell.source),
+                "band": cell.band,
+                "band_label": band_label(cell.band),
+                "needed": cell.count,
+                "available": len(cell.items),
+            }
+        )
+    return rows
+
+
+def _has_attempts(session: Session, exam: Exam) -> bool:
+    return bool(session.scalar(select(exists().where(Attempt.exam_id == exam.id))))
+
+
+def generate_papers(
+    session: Session,
+    exam: Exam,
+    *,
+    now: dt.datetime,
+    progress: Progress | None = None,
+    regenerate: bool = False,
+    actor: Actor | None = None,
+) -> dict:
+    """Generate the papers of every participant who has none yet (so a late
+    participant gets only their own paper); ``regenerate=True`` first deletes every
+    paper of the exam, which is refused once any attempt exists.
+
+    All papers are built in memory first: a shortage raises before anything is
+    written, so no candidate is ever left with a half-filled paper. ``progress`` is
+    called as ``progress(done, total)`` while generating and while writing.
+    """
+    if regenerate:
+        if _has_attempts(session, exam):
+            raise Conflict("考生已开始作答，不能重新生成试卷。迟到的考生可以单独补生成试卷。")
+        session.execute(
+            delete(PaperItem).where(
+                PaperItem.paper_id.in_(select(Paper.id).where(Paper.exam_id == exam.id))
+            )
+        )
+        session.execute(delete(Paper).where(Paper.exam_id == exam.id))
+        session.expire_all()
+    bp_row = session.get(Blueprint, exam.blueprint_id)
+    spec = spec_of(bp_row)
+    have = set(session.scalars(select(Paper.person_id).where(Paper.exam_id == exam.id)))
+    everyone = participant_ids(session, exam)
+    missing = [pid for pid in everyone if pid not in have]
+    report = {
+        "exam_id": exam.id,
+        "blueprint": {"id": bp_row.id, "code": bp_row.code, "version": bp_row.version},
+        "participants": len(everyone),
+        "existing": len(have),
+        "generated": 0,
+        "regenerated": regenerate,
+        "stats": None,
+    }
+    if not missing:
+        return report
+    pool = load_pool(session, spec.tier)
+    try:
+        plan = prepare(pool, spec)
+    except PoolShortage as exc:
+        raise PoolShortage(exc.shortages, source_names(session)) from None
+    total_steps = 2 * len(missing)
+    cohort = generate_cohort(
+        plan,
+        exam.seed,
+        missing,
+        progress=(lambda done, _t: progress(done, total_steps)) if progress else None,
+    )
+    written = _write_papers(
+        session,
+        exam,
+        bp_row,
+        cohort.papers,
+        now=now,
+        progress=(lambda done: progress(len(missing) + done, total_steps)) if progress else None,
+    )
+    stats = cohort.stats()
+    pool_ids = sorted(p.version_id for p in pool)
+    session.add(
+        PaperGeneration(
+            exam_id=exam.id,
+            blueprint_id=bp_row.id,
+            seed=exam.seed,
+            generated_at=now,
+            pool_version_ids=pool_ids,
+            pool_sha256=_pool_sha(pool_ids),
+            paper_count=written,
+            stats=stats,
+            generated_by=actor.label if actor else None,
+        )
+    )
+    record(
+        session,
+        actor,
+        "papers.generate",
+        "exam",
+        exam.id,
+        after={"papers": written, "regenerate": regenerate, **stats},
+        at=now,
+    )
+    session.flush()
+    report.update(generated=written, stats=stats)
+    return report
+
+
+def _write_papers(
+    session: Session,
+    exam: Exam,
+    bp_row: Blueprint,
+    papers: dict[int, GeneratedPaper],
+    *,
+    now: dt.datetime,
+    progress: Callable[[int], None] | None = None,
+    chunk: int = 1000,
+) -> int:
+    pids = list(papers)
+    done = 0
+    for start in range(0, len(pids), chunk):
+        part = pids[start : start + chunk]
+        rows = [
+            {
+                "exam_id": exam.id,
+                "person_id": pid,
+                "blueprint_id": bp_row.id,
+                "total_points": papers[pid].total_points,
+                "mean_difficulty": papers[pid].mean_difficulty,
+                "generated_at": now,
+            }
+            for pid in part
+        ]
+        result = session.execute(
+            insert(Paper).returning(Paper.id, Paper.person_id, sort_by_parameter_order=True),
+            rows,
+        )
+        ids = {person_id: paper_id for paper_id, person_id in result}
+        items = [
+            {
+                "paper_id": ids[pid],
+                "position": it.position,
+                "section": it.section,
+                "question_version_id": it.version_id,
+                "points": it.points,
+                "option_order": list(it.option_order),
+            }
+            for pid in part
+            for it in papers[pid].items
+        ]
+        session.execute(insert(PaperItem), items)
+        done += len(part)
+        if progress is not None:
+            progress(done)
+    return done
+
+
+def generation_for(session: Session, paper: Paper) -> PaperGeneration | None:
+    return session.scalar(
+        select(PaperGeneration)
+        .where(
+            PaperGeneration.exam_id == paper.exam_id,
+            PaperGeneration.generated_at <= paper.generated_at,
+        )
+        .order_by(PaperGeneration.generated_at.desc(), PaperGeneration.id.desc())
+        .limit(1)
+    )
+
+
+def stored_signature(session: Session, paper: Paper) -> tuple:
+    rows = session.execute(
+        select(
+            PaperItem.position,
+            PaperItem.section,
+            PaperItem.question_version_id,
+            PaperItem.points,
+            PaperItem.option_order,
+        )
+        .where(PaperItem.paper_id == paper.id)
+        .order_by(PaperItem.position)
+    )
+    return tuple((r[0], r[1], r[2], float(r[3]), tuple(r[4] or ())) for r in rows)
+
+
+def rebuild_paper(session: Session, paper: Paper) -> dict:
+    """Rebuild ``paper`` from (exam seed, person id) and the pool recorded for its run,
+    and compare item by item with what is stored."""
+    exam = session.get(Exam, paper.exam_id)
+    gen = generation_for(session, paper)
+    bp_row = session.get(Blueprint, paper.blueprint_id)
+    spec: BlueprintSpec = spec_of(bp_row)
+    if gen is not None:
+        pool = load_pool_versions(session, gen.pool_version_ids)
+        seed = gen.seed
+    else:  # papers written by other means: best effort against today's pool
+        pool = load_pool(session, spec.tier)
+        seed = exam.seed
+    rebuilt = generate_paper(prepare(pool, spec), spec, rng_for(seed, paper.person_id))
+    stored = stored_signature(session, paper)
+    fresh = rebuilt.signature()
+    differences = [
+        {"position": i + 1, "stored": list(map(_plain, a)), "rebuilt": list(map(_plain, b))}
+        for i, (a, b) in enumerate(zip(stored, fresh, strict=False))
+        if a != b
+    ]
+    if len(stored) != len(fresh):
+        differences.append({"position": None, "stored": len(stored), "rebuilt": len(fresh)})
+    return {
+        "paper_id": paper.id,
+        "person_id": paper.person_id,
+        "identical": not differences,
+        "pool_recorded": gen is not None,
+        "pool_sha256": gen.pool_sha256 if gen else None,
+        "items": len(stored),
+        "differences": differences,
+    }
+
+
+def _plain(value):
+    return list(value) if isinstance(value, tuple) else value
+
+
+def get_exam(session: Session, ref: object) -> Exam:
+    """An exam by id (``12``) or exact title."""
+    exam = None
+    if isinstance(ref, int) or str(ref).isdigit():
+        exam = session.get(Exam, int(ref))
+    if exam is None:
+        exam = session.scalar(select(Exam).where(Exam.title == str(ref)).limit(1))
+    if exam is None:
+        raise NotFound(f"考试不存在：{ref}")
+    return exam
+
+
+def paper_for(session: Session, exam: Exam, person_id: int) -> Paper:
+    paper = session.scalar(
+        select(Paper).where(Paper.exam_id == exam.id, Paper.person_id == person_id)
+    )
+    if paper is None:
+        raise NotFound("该考生还没有试卷，请先生成试卷。")
+    return paper
+
+
+def paper_counts(session: Session, exam: Exam) -> dict:
+    return {
+        "participants": session.scalar(
+            select(func.count()).select_from(Participant).where(Participant.exam_id == exam.id)
+        ),
+        "papers": session.scalar(
+            select(func.count()).select_from(Paper).where(Paper.exam_id == exam.id)
+        ),
+        "attempts": session.scalar(
+            select(func.count()).select_from(Attempt).where(Attempt.exam_id == exam.id)
+        ),
+    }
