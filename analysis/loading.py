@@ -198,9 +198,13 @@ def load_responses(session: Session, exam_ids: list[int] | int) -> pd.DataFrame:
     units = _units(session)
     df = df.merge(units, on="unit_id", how="left")
     kp = _knowledge_points(session, df["version_id"].unique().tolist())
-    df["knowledge_points"] = df["version_id"].map(kp).fillna("")
+    df["knowledge_points"] = df["version_id"].map(
+        {v: kp.get(v, "") for v in df["version_id"].unique()}
+    )
     qcodes = _question_codes(session, df["question_id"].unique().tolist())
-    df["question_code"] = df["question_id"].map(qcodes)
+    df["question_code"] = df["question_id"].map(
+        {q: qcodes.get(q, "") for q in df["question_id"].unique()}
+    )
     df["source_code"] = df["source_code"].fillna("")
     df["source_name"] = df["source_name"].fillna("未标注")
     for c in ("person_no", "unit_code", "top_unit_code", "top_unit_name", "unit_name",

@@ -19,7 +19,7 @@ from decimal import Decimal, InvalidOperation
 
 from jifa.errors import InvalidInput
 
-ALGORITHM_VERSION = "jifa-sample-v1 (sha256 tickets, SAMPLING.md)"
+ALGORITHM_VERSION = "jifa-sha256-tickets-v1"  # SAMPLING.md; at most 40 characters
 ROSTER_HEADER = ("stratum_code", "stratum_name", "person_no", "rank")
 
 
