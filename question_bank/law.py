@@ -38,10 +38,12 @@ class LawImportReport:
     changed: list[str] = field(default_factory=list)
     #: codes of questions flagged for review
     flagged: list[str] = field(default_factory=list)
+    source_name: str = ""
 
     def as_dict(self) -> dict:
         return {
             "source": self.source,
+            "source_name": self.source_name,
             "revision": self.revision.isoformat(),
             "previous_revision": self.previous_revision.isoformat()
             if self.previous_revision
@@ -220,6 +222,7 @@ def import_law(
     )
     report = LawImportReport(
         source=source.code,
+        source_name=source.name,
         revision=revision_date,
         previous_revision=previous.revision_date if previous else None,
         articles=len(parsed.articles),

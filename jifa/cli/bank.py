@@ -42,7 +42,7 @@ def law_import(ctx: AppContext, file: Path, source_code: str, revision, as_json:
         return
     c = data["counts"]
     click.echo(
-        f"已导入《{report.source}》{data['revision']} 版本：{data['articles']} 条"
+        f"已导入《{report.source_name}》{data['revision']} 版本：{data['articles']} 条"
         f"（其中“之X”条 {c['suffixed']} 条）。"
     )
     if data["previous_revision"]:

@@ -233,3 +233,19 @@ def test_search_filters(session, import_bytes):
     assert search_questions(session, SearchFilters()).total == 5
     with pytest.raises(InvalidInput):
         search_questions(session, SearchFilters(source="nope"))
+
+
+def test_csv_export_round_trip(session, import_bytes, tmp_path):
+    from question_bank.exporter import export_file
+
+    import_bytes(xlsx({"题库": ROWS}))
+    before = _snapshot(session)
+    path = tmp_path / "bank.csv"
+    assert export_file(session, path) == 5
+    text = path.read_text(encoding="utf-8-sig")
+    assert text.splitlines()[0] == ",".join(EXPORT_HEADERS)
+    assert "'=SUM(A1)" in text
+    _wipe_bank(session)
+    again = import_bytes(path.read_bytes(), filename="bank.csv")
+    assert again.rejected == [] and again.imported == 5
+    assert _snapshot(session) == before
