@@ -14,6 +14,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from jifa.accounts.services import ensure_account, grant_role, set_password
+from jifa.audit import SYSTEM
+from jifa.config import PROJECT_ROOT
 from jifa.org.models import OrgUnit, Person, Rank
 from jifa.org.services import create_unit
 
@@ -67,8 +69,8 @@ DEMO_LOGINS = [
     DemoLogin("admin", "A0001", DEMO_PASSWORD, "系统管理员", "区纪委监委系统管理员"),
     DemoLogin("analyst", "A0002", DEMO_PASSWORD, "分析员", "区纪委分析人员"),
     DemoLogin("unit_admin", "A0003", DEMO_PASSWORD, "城关镇管理员", "城关镇单位管理员"),
-    DemoLogin("candidate", "T01-0001", DEMO_PASSWORD, "", "城关镇乡科级干部（考生）"),
-    DemoLogin("candidate", "S01-0001", DEMO_PASSWORD, "", "东城街道乡科级干部（考生）"),
+    DemoLogin("candidate", "T01-0002", DEMO_PASSWORD, "", "城关镇乡科级干部（考生）"),
+    DemoLogin("candidate", "S01-0002", DEMO_PASSWORD, "", "东城街道乡科级干部（考生）"),
 ]
 
 
@@ -105,9 +107,11 @@ def load_org(session: Session, *, seed: int = 610) -> dict[str, OrgUnit]:
         homes = [units[code]] + [units[b] for b, _ in branches]
         for i in range(1, size + 1):
             r = rng.random()
-            if i == 1 or r < 0.05:
+            if i in (2, 3):  # demo candidate logins are section-level cadres
+                rank = Rank.township
+            elif i == 1 or r < 0.05:
                 rank = Rank.county
-            elif r < 0.40 or i <= 3:
+            elif r < 0.40:
                 rank = Rank.township
             elif r < 0.85:
                 rank = Rank.general
@@ -198,6 +202,63 @@ def _extras_summary(session: Session) -> dict:
     return out
 
 
+SHARED_LAW = PROJECT_ROOT.parent / "shared" / "law"
+DEMO_STATUTES = (
+    ("criminal-law-2023.md", "criminal_law", dt.date(2023, 12, 29)),
+    ("supervision-law-2024.md", "supervision_law", dt.date(2024, 12, 25)),
+)
+DEMO_BLUEPRINT = PROJECT_ROOT / "exam" / "data" / "demo_blueprint.yaml"
+DEMO_EXAM_TITLE = "2026年乡科级干部纪法知识测试（演示）"
+
+
 def load_all(session: Session, *, now: dt.datetime) -> dict:
-    load_org(session)
+    """Everything ``jifa demo load`` creates, in one transaction (the caller's)."""
+    from exam import admin, papers
+    from exam.blueprint import import_blueprint
+    from jifa.accounts.services import Scope
+    from question_bank.law import import_law
+    from question_bank.sources import ensure_default_sources
+    from question_bank.starter import load_starter_bank
+
+    units = load_org(session)
+    ensure_default_sources(session)
+    # The statutes let the bank show cited article text; they ship beside the project.
+    for filename, code, revision in DEMO_STATUTES:
+        path = SHARED_LAW / filename
+        if path.exists():
+            import_law(session, code, revision, path.read_bytes(), actor=SYSTEM)
+    load_starter_bank(session, actor=SYSTEM)
+    blueprint = import_blueprint(
+        session, DEMO_BLUEPRINT.read_bytes(), DEMO_BLUEPRINT.name, actor=SYSTEM, now=now
+    )
+    everything = Scope(everything=True)
+    settings = admin.ExamSettings(
+        title=DEMO_EXAM_TITLE,
+        blueprint_id=blueprint.id,
+        opens_at=now - dt.timedelta(hours=1),
+        closes_at=now + dt.timedelta(days=30),
+        duration_minutes=60,
+        instructions="本次测试共 45 题，满分 100 分，60 分及格。作答过程中答案会自动保存；"
+        "考试时间以服务器时间为准，到时自动交卷。",
+    )
+    exam = admin.create_exam(
+        session,
+        settings,
+        owner_unit=units["D00"],
+        seed="demo-610",
+        scope=everything,
+        actor=SYSTEM,
+        now=now,
+    )
+    admin.enrol(
+        session,
+        exam,
+        units=[units["D00"]],
+        ranks=["township"],
+        scope=everything,
+        actor=SYSTEM,
+        now=now,
+    )
+    papers.generate_papers(session, exam, now=now, actor=SYSTEM)
+    admin.open_exam(session, exam, scope=everything, actor=SYSTEM, now=now)
     return summary(session)
