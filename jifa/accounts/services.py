@@ -264,15 +264,28 @@ def people_of_unit(
 
 
 def issue_initial_passwords(
-    session: Session, people: list[Person], *, actor=None, now: dt.datetime | None = None
+    session: Session,
+    people: list[Person],
+    *,
+    actor=None,
+    now: dt.datetime | None = None,
+    reset_existing: bool = False,
 ) -> list[tuple[Person, str]]:
     """A fresh random password for each person, to be changed at first login. The
-    plain passwords are returned once (for the slips) and never stored."""
+    plain passwords are returned once (for the slips) and never stored.
+
+    People who already chose their own password are left alone unless
+    ``reset_existing``; accounts holding an administrative role (unit admin, analyst,
+    admin) are never reset in bulk, so an administrator cannot lock themselves out."""
     from jifa.audit import record
 
     issued = []
     for person in people:
         account = ensure_account(session, person)
+        if roles_of(account) - {Role.candidate.value}:
+            continue
+        if account.password_hash and not account.must_change_password and not reset_existing:
+            continue
         password = generate_password()
         set_password(session, account, password, must_change=True)
         issued.append((person, password))

@@ -89,7 +89,7 @@ def user_group() -> None:
 @pass_ctx
 def passwd_cmd(ctx: AppContext, person_no: str, must_change: bool) -> None:
     """Set a password read from standard input (console recovery)."""
-    stream = click.get_text_stream("stdin")
+    stream = sys.stdin
     if stream.isatty():
         password = click.prompt("新密码", hide_input=True, confirmation_prompt=True)
     else:
@@ -158,13 +158,16 @@ SLIP_HEADERS_CODE = ["人员编号", "姓名", "单位", "考试码", "有效期
 @user_group.command("issue-passwords")
 @click.option("--unit", "unit_code", required=True, help="Unit code (its subtree is included).")
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--reset-existing", is_flag=True, help="Also reset people who chose a password.")
 @pass_ctx
-def issue_passwords_cmd(ctx: AppContext, unit_code: str, out: Path) -> None:
+def issue_passwords_cmd(ctx: AppContext, unit_code: str, out: Path, reset_existing: bool) -> None:
     """Issue initial passwords (changed at first login) to a unit; write slips to Excel."""
     with ctx.transaction() as session:
         unit = unit_by_code(session, unit_code)
         people = accounts.people_of_unit(session, unit)
-        issued = accounts.issue_initial_passwords(session, people, actor=ctx.actor, now=utcnow())
+        issued = accounts.issue_initial_passwords(
+            session, people, actor=ctx.actor, now=utcnow(), reset_existing=reset_existing
+        )
         rows = [
             [p.person_no, p.name, full_name(p.unit), pw, "首次登录后须修改密码"] for p, pw in issued
         ]
