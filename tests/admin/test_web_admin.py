@@ -288,3 +288,34 @@ def test_audit_log_search_admin_only_and_no_edit_path(client, app, session, worl
     for rule in app.url_map.iter_rules():
         if "audit" in rule.rule:
             assert rule.methods <= {"GET", "HEAD", "OPTIONS"}, rule.rule
+
+
+def test_generate_papers_from_the_exam_page(client, session, world, make_blueprint, make_exam,
+                                            make_question):  # fmt: skip
+    pytest.importorskip("exam.papers")
+    from exam.models import Paper
+
+    bp = make_blueprint(sections=[{"type": "single", "count": 2, "points": 50}], pass_mark=60)
+    for _ in range(6):
+        make_question(type="single")
+    exam = make_exam([world.cand_a, world.cand_a2], blueprint=bp, owner_unit=world.town_a,
+                     status="draft")  # fmt: skip
+    token = _login(client, "UA1")
+    resp = client.post(f"/admin/exams/{exam.id}/papers", data={"csrf_token": token})
+    assert resp.status_code == 302, resp.get_data(as_text=True)
+    session.expire_all()
+    papers = session.scalars(select(Paper).where(Paper.exam_id == exam.id)).all()
+    assert len(papers) == 2 and all(len(p.items) == 2 for p in papers)
+
+
+def test_candidate_cannot_read_another_attempt(client, session, world, exams_ab):
+    exam_a, exam_b = exams_ab
+    from exam.models import Attempt
+
+    _login(client, "TA-0001")
+    other = session.scalar(select(Attempt.id).where(Attempt.exam_id == exam_b.id))
+    for url in [f"/api/v1/attempts/{other}", f"/exam/attempt/{other}",
+                f"/exam/attempt/{other}/result", f"/exam/attempt/{other}/review",
+                f"/api/v1/admin/exams/{exam_a.id}/results", "/api/v1/admin/people"]:  # fmt: skip
+        resp = client.get(url)
+        assert resp.status_code in (403, 404), url
