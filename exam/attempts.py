@@ -14,9 +14,10 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, func, insert, select, update
+from sqlalchemy import and_, bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from exam import timing
 from exam.models import (
@@ -108,8 +109,14 @@ def _mark_submitted(session: Session, attempt: Attempt, *, at: dt.datetime, by: 
         .values(status=SUBMITTED, submitted_at=at, submitted_by=by)
         .execution_options(synchronize_session=False)
     )
-    session.refresh(attempt)
-    return result.rowcount == 1
+    won = result.rowcount == 1
+    if won:  # mirror the UPDATE on the loaded object without another SELECT
+        set_committed_value(attempt, "status", SUBMITTED)
+        set_committed_value(attempt, "submitted_at", at)
+        set_committed_value(attempt, "submitted_by", by)
+    else:
+        session.refresh(attempt)
+    return won
 
 
 # ------------------------------------------------------------------ lobby
@@ -362,6 +369,7 @@ def status_payload(attempt: Attempt, now: dt.datetime, answers=None) -> dict:
         "submitted_at": _iso(attempt.submitted_at),
     }
     if answers is not None:
+        data["last_seq"] = max([attempt.last_seq or 0, *(r.seq for r in answers)])
         data["answers"] = {
             str(r.paper_item_id): r.response for r in answers if r.response is not None
         }
@@ -418,9 +426,8 @@ def save_answer(
 ) -> dict:
     """Save one answer: ``body = {"answer": ..., "seq": n, "flagged": bool?}``.
 
-    Hot path, three statements: one read (attempt, deadline, item, type), one dialect
-    upsert that only replaces an answer carrying an older ``seq``, one update of the
-    attempt's high-water mark.
+    Hot path, two statements: one read (attempt, deadline, item, type) and one dialect
+    upsert that only replaces an answer carrying an older ``seq``.
     """
     if not isinstance(body, dict) or "answer" not in body and "flagged" not in body:
         raise InvalidInput("请求应包含 answer 和 seq。")
@@ -472,14 +479,9 @@ def save_answer(
     if flagged is not None:
         values["flagged"] = flagged
 
+    # The attempt row is not touched: its high-water mark is max(Answer.seq), read when
+    # the paper is loaded (keeps the hot path at two statements and off the attempt lock).
     applied = _upsert_answer(session, attempt_id, item_id, values)
-    if applied:
-        session.execute(
-            update(Attempt)
-            .where(Attempt.id == attempt_id, Attempt.last_seq < seq)
-            .values(last_seq=seq, last_saved_at=now)
-            .execution_options(synchronize_session=False)
-        )
     return {"saved": True, "applied": applied, "seq": seq, "server_time": _iso(now)}
 
 
@@ -574,10 +576,17 @@ def score_attempt(session: Session, attempt: Attempt) -> float:
                     "is_correct": result.is_correct,
                 }
             )
-    if updates:
-        session.execute(update(Answer), updates)
+    conn = session.connection()
+    if updates:  # Core executemany: one round of parameter sets, no ORM bookkeeping
+        table = Answer.__table__
+        conn.execute(
+            update(table)
+            .where(table.c.id == bindparam("b_id"))
+            .values(marks=bindparam("b_marks"), is_correct=bindparam("b_ok")),
+            [{"b_id": u["id"], "b_marks": u["marks"], "b_ok": u["is_correct"]} for u in updates],
+        )
     if inserts:
-        session.execute(insert(Answer), inserts)
+        conn.execute(insert(Answer.__table__), inserts)
     attempt.score = round(total, 4)
     attempt.max_score = round(max_total, 4)
     attempt.passed = attempt.score >= exam.pass_mark

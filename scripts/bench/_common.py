@@ -1,0 +1,596 @@
+"""Shared plumbing for the runner benchmarks: a fresh database (temp SQLite file or a
+``jifa_bench`` PostgreSQL database created and dropped here), bulk-inserted candidates
+with pre-generated papers, gunicorn on 127.0.0.1, logins, wrk and a threaded Python
+client. Everything started here is stopped here."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as dt
+import http.client
+import json
+import os
+import queue
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import insert, select, text  # noqa: E402
+from werkzeug.security import generate_password_hash  # noqa: E402
+
+PASSWORD = "Bench2026!"
+HOST = "127.0.0.1"
+QUESTIONS = 50
+
+
+def parser(description: str) -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=description)
+    p.add_argument("--db", choices=["sqlite", "postgresql"], default="sqlite")
+    p.add_argument(
+        "--pg-admin-url",
+        default=os.environ.get(
+            "JIFA_BENCH_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres"
+        ),
+        help="libpq URL used to CREATE/DROP the jifa_bench database",
+    )
+    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--worker-class", default="sync")
+    p.add_argument("--threads", type=int, default=1)
+    return p
+
+
+# ------------------------------------------------------------------ database
+
+
+@contextlib.contextmanager
+def fresh_database(kind: str, admin_url: str) -> Iterator[str]:
+    from jifa.migrate import upgrade
+
+    tmp = tempfile.mkdtemp(prefix="jifa-bench-")
+    try:
+        if kind == "sqlite":
+            url = f"sqlite:///{tmp}/bench.sqlite3"
+            upgrade(url)
+            yield url
+        else:
+            import psycopg
+
+            with psycopg.connect(admin_url, autocommit=True) as conn:
+                conn.execute("DROP DATABASE IF EXISTS jifa_bench")
+                conn.execute("CREATE DATABASE jifa_bench")
+            base = admin_url.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://")
+            url = f"{base}/jifa_bench"
+            upgrade(url)
+            try:
+                yield url
+            finally:
+                with psycopg.connect(admin_url, autocommit=True) as conn:
+                    conn.execute("DROP DATABASE IF EXISTS jifa_bench WITH (FORCE)")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+@dataclass
+class Seeded:
+    exam_id: int
+    person_nos: list[str]
+    person_ids: list[int]
+    items: dict[int, list[int]] = field(default_factory=dict)  # person_id -> paper item ids
+    attempts: dict[int, int] = field(default_factory=dict)  # person_id -> attempt id
+
+
+def seed(
+    url: str, candidates: int, *, start_attempts: bool, answers_per_attempt: int = 0
+) -> Seeded:
+    """Bulk-insert one exam, a 50-question bank, ``candidates`` people with accounts,
+    participants and pre-generated papers (and optionally started attempts with saved
+    answers). Independent of the paper generator."""
+    from exam.models import Answer, Attempt, Blueprint, Exam, Paper, PaperItem, Participant
+    from jifa.accounts.models import RoleGrant, UserAccount
+    from jifa.db import make_engine
+    from jifa.org.models import OrgUnit, Person
+    from question_bank.models import Question, QuestionVersion
+
+    engine = make_engine(url)
+    now = dt.datetime.now(dt.UTC)
+    # a cheap hash for bench accounts only: logins are setup, not what is measured
+    pw_hash = generate_password_hash(PASSWORD, method="pbkdf2:sha256:1000")
+    types = ["single"] * 20 + ["multiple"] * 10 + ["true_false"] * 10 + ["fill_blank"] * 10
+    with engine.begin() as conn:
+        unit_id = conn.execute(
+            insert(OrgUnit).values(code="BENCH", name="压测单位", kind="district", path="/")
+        ).inserted_primary_key[0]
+        conn.execute(
+            text("UPDATE org_units SET path = :p WHERE id = :i"),
+            {"p": f"/{unit_id}/", "i": unit_id},
+        )
+        bp_id = conn.execute(
+            insert(Blueprint).values(
+                code="BENCH",
+                version=1,
+                name="压测规则",
+                tier="all",
+                spec={
+                    "sections": [
+                        {"type": "single", "count": 20, "points": 2},
+                        {
+                            "type": "multiple",
+                            "count": 10,
+                            "points": 2,
+                            "policy": "partial",
+                            "partial_fraction": 0.5,
+                        },
+                        {"type": "true_false", "count": 10, "points": 2},
+                        {"type": "fill_blank", "count": 10, "points": 2},
+                    ]
+                },
+                total_points=100,
+                pass_mark=60,
+                created_at=now,
+            )
+        ).inserted_primary_key[0]
+        exam_id = conn.execute(
+            insert(Exam).values(
+                title="压测考试",
+                blueprint_id=bp_id,
+                owner_unit_id=unit_id,
+                seed="bench",
+                opens_at=now - dt.timedelta(hours=1),
+                closes_at=now + dt.timedelta(hours=6),
+                duration_minutes=120,
+                grace_seconds=30,
+                pass_mark=60,
+                max_attempts=1,
+                navigation="all",
+                result_policy="immediate",
+                review_policy="after_close",
+                mode="online",
+                status="open",
+                instructions="",
+                created_at=now,
+            )
+        ).inserted_primary_key[0]
+        version_ids = []
+        for i, typ in enumerate(types):
+            qid = conn.execute(
+                insert(Question).values(
+                    code=f"BQ{i:04d}", status="active", created_at=now, updated_at=now
+                )
+            ).inserted_primary_key[0]
+            answer = {
+                "single": "A",
+                "multiple": ["A", "C"],
+                "true_false": True,
+                "fill_blank": [["留置"]],
+            }[typ]
+            options = (
+                [{"key": k, "text": f"压测选项{k}{i}"} for k in "ABCD"]
+                if typ in ("single", "multiple")
+                else []
+            )
+            version_ids.append(
+                (
+                    conn.execute(
+                        insert(QuestionVersion).values(
+                            question_id=qid,
+                            version=1,
+                            is_current=True,
+                            type=typ,
+                            stem=f"压测题干{i}：依据有关规定，下列说法正确的是____。",
+                            options=options,
+                            answer=answer,
+                            explanation="解析",
+                            difficulty=3,
+                            tiers=["all"],
+                            fingerprint=f"bench{i}",
+                            created_at=now,
+                        )
+                    ).inserted_primary_key[0],
+                    typ,
+                )
+            )
+        people = [
+            {
+                "person_no": f"B{n:06d}",
+                "name": f"考生{n}",
+                "unit_id": unit_id,
+                "rank": "township",
+                "is_party_member": True,
+                "is_active": True,
+                "created_at": now,
+                "updated_at": now,
+            }
+            for n in range(candidates)
+        ]
+        conn.execute(insert(Person), people)
+        person_rows = conn.execute(
+            select(Person.id, Person.person_no).where(Person.unit_id == unit_id).order_by(Person.id)
+        ).all()
+        person_ids = [r.id for r in person_rows]
+        conn.execute(
+            insert(UserAccount),
+            [
+                {
+                    "person_id": pid,
+                    "password_hash": pw_hash,
+                    "must_change_password": False,
+                    "session_version": 1,
+                    "failed_logins": 0,
+                    "is_active": True,
+                    "created_at": now,
+                }
+                for pid in person_ids
+            ],
+        )
+        accounts = conn.execute(select(UserAccount.id)).scalars().all()
+        conn.execute(
+            insert(RoleGrant),
+            [{"user_id": a, "role": "candidate", "granted_at": now} for a in accounts],
+        )
+        conn.execute(
+            insert(Participant),
+            [
+                {
+                    "exam_id": exam_id,
+                    "person_id": pid,
+                    "unit_id": unit_id,
+                    "extra_minutes": 0,
+                    "enrolled_via": "named",
+                    "enrolled_at": now,
+                }
+                for pid in person_ids
+            ],
+        )
+        conn.execute(
+            insert(Paper),
+            [
+                {
+                    "exam_id": exam_id,
+                    "person_id": pid,
+                    "blueprint_id": bp_id,
+                    "total_points": 100,
+                    "mean_difficulty": 3.0,
+                    "generated_at": now,
+                }
+                for pid in person_ids
+            ],
+        )
+        papers = dict(
+            conn.execute(select(Paper.person_id, Paper.id).where(Paper.exam_id == exam_id)).all()
+        )
+        orders = [["B", "D", "A", "C"], ["C", "A", "D", "B"], ["A", "B", "C", "D"]]
+        item_rows = []
+        for n, pid in enumerate(person_ids):
+            for pos, (vid, typ) in enumerate(version_ids, start=1):
+                item_rows.append(
+                    {
+                        "paper_id": papers[pid],
+                        "position": pos,
+                        "section": ["single", "multiple", "true_false", "fill_blank"].index(typ),
+                        "question_version_id": vid,
+                        "points": 2.0,
+                        "option_order": orders[(n + pos) % 3]
+                        if typ in ("single", "multiple")
+                        else [],
+                    }
+                )
+        for chunk in range(0, len(item_rows), 20000):
+            conn.execute(insert(PaperItem), item_rows[chunk : chunk + 20000])
+        items: dict[int, list[tuple[int, str]]] = {}
+        paper_to_person = {v: k for k, v in papers.items()}
+        for item_id, paper_id, _position, vtype in conn.execute(
+            select(PaperItem.id, PaperItem.paper_id, PaperItem.position, QuestionVersion.type)
+            .join(QuestionVersion, QuestionVersion.id == PaperItem.question_version_id)
+            .order_by(PaperItem.paper_id, PaperItem.position)
+        ):
+            items.setdefault(paper_to_person[paper_id], []).append((item_id, vtype))
+        attempts: dict[int, int] = {}
+        if start_attempts:
+            conn.execute(
+                insert(Attempt),
+                [
+                    {
+                        "exam_id": exam_id,
+                        "person_id": pid,
+                        "paper_id": papers[pid],
+                        "unit_id": unit_id,
+                        "attempt_no": 1,
+                        "status": "in_progress",
+                        "started_at": now,
+                        "deadline_at": now + dt.timedelta(hours=2),
+                        "last_seq": answers_per_attempt,
+                    }
+                    for pid in person_ids
+                ],
+            )
+            attempts = dict(conn.execute(select(Attempt.person_id, Attempt.id)).all())
+            if answers_per_attempt:
+                sample = {
+                    "single": "B",
+                    "multiple": ["A", "B"],
+                    "true_false": True,
+                    "fill_blank": ["留 置"],
+                }
+                rows = [
+                    {
+                        "attempt_id": attempts[pid],
+                        "paper_item_id": item_id,
+                        "response": sample[vtype],
+                        "flagged": False,
+                        "seq": k + 1,
+                        "saved_at": now,
+                    }
+                    for pid in person_ids
+                    for k, (item_id, vtype) in enumerate(items[pid][:answers_per_attempt])
+                ]
+                for chunk in range(0, len(rows), 20000):
+                    conn.execute(insert(Answer), rows[chunk : chunk + 20000])
+    engine.dispose()
+    return Seeded(
+        exam_id=exam_id,
+        person_nos=[r.person_no for r in person_rows],
+        person_ids=person_ids,
+        items={pid: [i for i, _ in v] for pid, v in items.items()},
+        attempts=attempts,
+    )
+
+
+# ------------------------------------------------------------------ gunicorn
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def gunicorn(
+    url: str, *, workers: int = 2, worker_class: str = "sync", threads: int = 1
+) -> Iterator[int]:
+    port = free_port()
+    inst = tempfile.mkdtemp(prefix="jifa-bench-inst-")
+    env = dict(
+        os.environ, JIFA_DATABASE_URL=url, JIFA_SECRET_KEY="bench-secret", JIFA_INSTANCE_PATH=inst
+    )
+    venv_gunicorn = ROOT / ".venv" / "bin" / "gunicorn"
+    cmd = [str(venv_gunicorn)] if venv_gunicorn.exists() else [sys.executable, "-m", "gunicorn"]
+    cmd += [
+        "-b",
+        f"{HOST}:{port}",
+        "-w",
+        str(workers),
+        "-k",
+        worker_class,
+        "--backlog",
+        "2048",
+        "--log-level",
+        "warning",
+        "--timeout",
+        "60",
+    ]
+    if worker_class == "gthread":
+        cmd += ["--threads", str(threads)]
+    cmd.append("jifa.web.wsgi:app")
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, start_new_session=True)
+    try:
+        deadline = time.time() + 30
+        while True:
+            try:
+                conn = http.client.HTTPConnection(HOST, port, timeout=2)
+                conn.request("GET", "/api/v1/ping")
+                if conn.getresponse().status == 200:
+                    break
+            except OSError:
+                pass
+            if time.time() > deadline or proc.poll() is not None:
+                raise RuntimeError("gunicorn did not start")
+            time.sleep(0.2)
+        yield port
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        shutil.rmtree(inst, ignore_errors=True)
+
+
+# ------------------------------------------------------------------ HTTP clients
+
+
+@dataclass
+class Login:
+    cookie: str
+    csrf: str
+
+
+def login_all(port: int, person_nos: list[str], url: str, concurrency: int = 16) -> list[Login]:
+    """Log every candidate in (setup, not measured).
+
+    Works around a bug in ``accounts.authenticate`` seen while writing these benchmarks:
+    successful logins stay recorded as failures in ``login_attempts`` (the success flag
+    is set after the row was flushed), so more than 50 logins a minute from one IP are
+    refused. Between batches of 40 the benchmark's own throw-away database forgets
+    those rows."""
+    from jifa.db import make_engine
+
+    engine = make_engine(url)
+    out: list[Login | None] = [None] * len(person_nos)
+
+    def work(conn, idx):
+        body = json.dumps({"person_no": person_nos[idx], "password": PASSWORD})
+        conn.request(
+            "POST", "/api/v1/auth/login", body=body, headers={"Content-Type": "application/json"}
+        )
+        resp = conn.getresponse()
+        data = json.loads(resp.read())
+        if resp.status != 200:
+            raise RuntimeError(f"login failed: {data}")
+        cookie = resp.getheader("Set-Cookie").split(";", 1)[0]
+        out[idx] = Login(cookie, data["csrf_token"])
+
+    errors: list[str] = []
+    for start in range(0, len(person_nos), 40):
+        _, errs, _ = run_pool(
+            port, list(range(start, min(start + 40, len(person_nos)))), work, concurrency
+        )
+        errors += errs
+        with engine.begin() as conn:
+            conn.execute(text("DELETE FROM login_attempts"))
+    engine.dispose()
+    if errors:
+        raise RuntimeError(f"{len(errors)} logins failed, e.g. {errors[0]}")
+    return out  # type: ignore[return-value]
+
+
+def run_pool(
+    port: int, tasks: list, fn: Callable, concurrency: int
+) -> tuple[list[float], list[str], float]:
+    """Run ``fn(conn, task)`` over ``tasks`` with ``concurrency`` keep-alive connections.
+    Returns (latencies in seconds, errors, elapsed seconds)."""
+    q: queue.Queue = queue.Queue()
+    for t in tasks:
+        q.put(t)
+    latencies: list[float] = []
+    errors: list[str] = []
+    lock = threading.Lock()
+    start_gate = threading.Barrier(concurrency + 1)
+
+    def worker():
+        conn = http.client.HTTPConnection(HOST, port, timeout=60)
+        start_gate.wait()
+        while True:
+            try:
+                task = q.get_nowait()
+            except queue.Empty:
+                break
+            t0 = time.perf_counter()
+            try:
+                fn(conn, task)
+                ok = None
+            except Exception as exc:  # noqa: BLE001 - counted, reported
+                ok = repr(exc)[:200]
+                conn.close()
+                conn = http.client.HTTPConnection(HOST, port, timeout=60)
+            dt_ = time.perf_counter() - t0
+            with lock:
+                latencies.append(dt_)
+                if ok:
+                    errors.append(ok)
+        conn.close()
+
+    threads = [threading.Thread(target=worker, daemon=True) for _ in range(concurrency)]
+    for t in threads:
+        t.start()
+    start_gate.wait()
+    t0 = time.perf_counter()
+    for t in threads:
+        t.join()
+    return latencies, errors, time.perf_counter() - t0
+
+
+def percentile(values: list[float], p: float) -> float:
+    if not values:
+        return 0.0
+    values = sorted(values)
+    k = max(0, min(len(values) - 1, int(round(p / 100 * len(values) + 0.5)) - 1))
+    return values[k]
+
+
+def summary(latencies: list[float]) -> dict:
+    return {
+        "count": len(latencies),
+        "p50_ms": round(percentile(latencies, 50) * 1000, 1),
+        "p99_ms": round(percentile(latencies, 99) * 1000, 1),
+        "max_ms": round(max(latencies or [0]) * 1000, 1),
+        "mean_ms": round(statistics.fmean(latencies) * 1000, 1) if latencies else 0,
+    }
+
+
+# ------------------------------------------------------------------ wrk
+
+WRK_REPORT = """
+done = function(summary, latency, requests)
+  local errors = summary.errors.connect + summary.errors.read + summary.errors.write
+    + summary.errors.status + summary.errors.timeout
+  io.write(string.format(
+    'WRKJSON {"requests": %d, "duration_us": %d, "errors": %d, "status_errors": %d, '
+    .. '"p50_us": %d, "p99_us": %d, "max_us": %d}\\n',
+    summary.requests, summary.duration, errors, summary.errors.status,
+    latency:percentile(50), latency:percentile(99), latency.max))
+end
+"""
+
+
+def wrk(
+    port: int,
+    path: str,
+    *,
+    lua: str = "",
+    seconds: int = 10,
+    connections: int = 64,
+    threads: int = 2,
+) -> dict:
+    wrk_bin = shutil.which("wrk")
+    if not wrk_bin:
+        raise SystemExit("wrk is not installed (apt-get install wrk)")
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
+        f.write(lua + WRK_REPORT)
+        script = f.name
+    try:
+        out = subprocess.run(
+            [
+                wrk_bin,
+                "-t",
+                str(threads),
+                "-c",
+                str(connections),
+                "-d",
+                f"{seconds}s",
+                "--timeout",
+                "5s",
+                "-s",
+                script,
+                f"http://{HOST}:{port}{path}",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=seconds + 60,
+            check=True,
+        ).stdout
+    finally:
+        os.unlink(script)
+    line = next(ln for ln in out.splitlines() if ln.startswith("WRKJSON "))
+    raw = json.loads(line[len("WRKJSON ") :])
+    secs = raw["duration_us"] / 1e6
+    return {
+        "requests": raw["requests"],
+        "rps": round(raw["requests"] / secs, 1),
+        "errors": raw["errors"],
+        "p50_ms": round(raw["p50_us"] / 1000, 1),
+        "p99_ms": round(raw["p99_us"] / 1000, 1),
+        "max_ms": round(raw["max_us"] / 1000, 1),
+    }
+
+
+def emit(result: dict) -> None:
+    """Figures for humans, then one JSON object on the last line."""
+    for k, v in result.items():
+        print(f"{k}: {v}", file=sys.stderr)
+    print(json.dumps(result, ensure_ascii=False))
