@@ -25,12 +25,14 @@ filled: a shortage raises ``PoolShortage`` naming every short cell.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import itertools
 import random
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from exam.blueprint import ANY, BlueprintSpec, band_label, type_label
 from jifa.errors import InvalidInput
@@ -103,8 +105,7 @@ class PoolItem:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class GeneratedItem:
+class GeneratedItem(NamedTuple):
     position: int
     section: int
     version_id: int
@@ -205,18 +206,34 @@ class Plan:
     """A blueprint bound to a pool: indexed cells, checked once, reused per candidate."""
 
     blueprint: BlueprintSpec
+    #: the reference two-way table of the blueprint (checked; the fallback layout)
     cells: list[_Cell]
     pool_size: int
     shortages: list[Shortage] = field(default_factory=list)
-    #: required knowledge point -> cells indexes whose items can carry it
-    kp_cells: dict[str, list[int]] = field(default_factory=dict)
+    #: per section: alternative layouts (lists of cells) with the same margins
+    layouts: list[list[list[_Cell]]] = field(default_factory=list)
+    #: version id -> every allowed option order (authored keys in display order);
+    #: empty for questions shuffled on the fly (many options)
+    orders: dict[int, tuple[tuple[str, ...], ...]] = field(default_factory=dict)
+    #: per section: the reference cells naming a source and a band / the wildcard ones
+    exact_refs: list[list[_Cell]] = field(default_factory=list)
+    wild_cells: list[_Cell] = field(default_factory=list)
+    #: version ids that more than one cell of a paper can draw (need a "used" check)
+    shared_types: frozenset[str] = frozenset()
 
     @property
     def ok(self) -> bool:
         return not self.shortages
 
     def eligible_ids(self) -> set[int]:
-        return {it.version_id for c in self.cells for it in c.items}
+        ids = {it.version_id for c in self.cells for it in c.items}
+        for layouts in self.layouts:
+            for layout in layouts:
+                ids.update(it.version_id for c in layout for it in c.items)
+        return ids
+
+
+LAYOUTS_PER_SECTION = 256
 
 
 def _matches(item: PoolItem, bp: BlueprintSpec, qtype: str, source: str, band: str) -> bool:
@@ -225,6 +242,56 @@ def _matches(item: PoolItem, bp: BlueprintSpec, qtype: str, source: str, band: s
         and (source == ANY or item.source == source)
         and (band == ANY or bp.band_of(item.difficulty) == band)
     )
+
+
+def _all_orders(item: PoolItem) -> tuple[tuple[str, ...], ...]:
+    keys = item.option_keys
+    if not keys:
+        return ((),)
+    if not item.shuffle_options:
+        return (keys,)
+    pinned = item.pinned_keys
+    movable = [k for k in keys if k not in pinned]
+    if len(movable) > _PERM_CACHE_LIMIT:
+        return ()  # shuffled on the fly
+    return tuple(tuple(p) + pinned for p in itertools.permutations(movable))
+
+
+def _layouts(
+    bp: BlueprintSpec, si: int, by_key: dict[tuple[str, str, str], list[PoolItem]]
+) -> list[list[_Cell]]:
+    """Alternative source x band tables of section ``si`` with the blueprint's margins
+    (sources and bands per section stay exact): random pairings of the section's source
+    slots with its band slots, so every cell's expected demand is the product of its
+    shares and each question is used about equally often. Derived from the blueprint
+    and the pool only (never from the cohort); layouts the pool cannot fill are
+    dropped."""
+    section = bp.sections[si]
+    rows = [src for src, _b, n in section.cells for _ in range(n)]
+    cols = [b for _s, b, n in section.cells for _ in range(n)]
+    if len(set(rows)) < 2 or len(set(cols)) < 2:
+        return []
+    digest = hashlib.sha256(f"layouts|{si}|{section.to_json()}".encode()).digest()
+    rng = random.Random(int.from_bytes(digest, "big"))
+    rows.sort()
+    out = []
+    seen = set()
+    for _ in range(LAYOUTS_PER_SECTION):
+        rng.shuffle(cols)
+        counts: dict[tuple[str, str], int] = {}
+        for r, c in zip(rows, cols, strict=True):
+            counts[(r, c)] = counts.get((r, c), 0) + 1
+        key = tuple(sorted(counts.items()))
+        if any(len(by_key.get((section.type, r, c), ())) < n for (r, c), n in counts.items()):
+            continue
+        seen.add(key)
+        out.append(
+            [
+                _Cell(si, r, c, n, by_key.get((section.type, r, c), []), True)
+                for (r, c), n in sorted(counts.items())
+            ]
+        )
+    return out
 
 
 def prepare(pool: Sequence[PoolItem], blueprint: BlueprintSpec, *, strict: bool = True) -> Plan:
@@ -272,11 +339,8 @@ def prepare(pool: Sequence[PoolItem], blueprint: BlueprintSpec, *, strict: bool 
         have = len(matching) - taken
         if have < need:
             shortages.append(Shortage("cell", need, max(0, have), qtype, source, band))
-    kp_cells: dict[str, list[int]] = {}
     for kp in bp.required_knowledge_points:
-        idx = [i for i, c in enumerate(cells) if any(kp in it.knowledge_points for it in c.items)]
-        kp_cells[kp] = idx
-        if not idx:
+        if not any(kp in it.knowledge_points for c in cells for it in c.items):
             shortages.append(Shortage("knowledge_point", 1, 0, knowledge_point=kp))
     if bp.target_difficulty is not None and not shortages:
         lo = hi = 0.0
@@ -300,50 +364,70 @@ def prepare(pool: Sequence[PoolItem], blueprint: BlueprintSpec, *, strict: bool 
     # exact cells first, so wildcard cells take what is left
     order = sorted(range(len(cells)), key=lambda i: (not cells[i].exact, i))
     plan = Plan(bp, [cells[i] for i in order], len(pool), shortages)
-    plan.kp_cells = {
-        kp: [
-            i for i, c in enumerate(plan.cells) if any(kp in it.knowledge_points for it in c.items)
-        ]
-        for kp in bp.required_knowledge_points
-    }
+    types = [s.type for s in bp.sections]
+    # sections sharing a type draw on the same questions: keep their reference layout
+    plan.layouts = [
+        _layouts(bp, si, by_key) if types.count(s.type) == 1 else []
+        for si, s in enumerate(bp.sections)
+    ]
+    plan.orders = {it.version_id: _all_orders(it) for it in pool}
+    plan.exact_refs = [
+        [c for c in plan.cells if c.section == si and c.exact] for si in range(len(bp.sections))
+    ]
+    plan.wild_cells = [c for c in plan.cells if not c.exact]
+    wild_types = {bp.sections[c.section].type for c in plan.wild_cells}
+    plan.shared_types = frozenset(t for t in types if types.count(t) > 1 or t in wild_types)
     if shortages and strict:
         raise PoolShortage(shortages)
     return plan
 
 
-_PERMS: dict[int, list[tuple[int, ...]]] = {}
-
-
-def _option_order(item: PoolItem, rng: random.Random) -> tuple[str, ...]:
-    keys = item.option_keys
-    if not keys:
+def _option_order(plan: Plan, item: PoolItem, rng: random.Random) -> tuple[str, ...]:
+    """Shuffle on the fly (questions with too many options to enumerate orders)."""
+    if not item.option_keys:
         return ()
-    if not item.shuffle_options:
-        return keys
     pinned = item.pinned_keys
-    movable = [k for k in keys if k not in pinned] if pinned else keys
-    n = len(movable)
-    if n <= _PERM_CACHE_LIMIT:
-        perms = _PERMS.get(n)
-        if perms is None:
-            perms = _PERMS[n] = list(itertools.permutations(range(n)))
-        perm = perms[int(rng.random() * len(perms))]
-        order = tuple(movable[i] for i in perm)
-    else:
-        shuffled = list(movable)
-        rng.shuffle(shuffled)
-        order = tuple(shuffled)
-    return order + pinned if pinned else order
+    movable = [k for k in item.option_keys if k not in pinned]
+    rng.shuffle(movable)
+    return tuple(movable) + pinned
 
 
-def _draw(plan: Plan, rng: random.Random) -> list[list[PoolItem]]:
+def _choose_layout(plan: Plan, rng: random.Random, *, reference: bool) -> list[_Cell]:
+    if reference:
+        return plan.cells
+    rnd = rng.random
+    cells: list[_Cell] = []
+    for layouts, ref in zip(plan.layouts, plan.exact_refs, strict=True):
+        cells.extend(layouts[int(rnd() * len(layouts))] if layouts else ref)
+    if plan.wild_cells:
+        cells.extend(plan.wild_cells)
+    return cells
+
+
+def _draw(plan: Plan, layout: list[_Cell], rng: random.Random) -> list[list[PoolItem]]:
     used: set[int] = set()
     picks: list[list[PoolItem]] = []
     rnd = rng.random
-    for cell in plan.cells:
+    sections = plan.blueprint.sections
+    shared = plan.shared_types
+    for cell in layout:
         items = cell.items
         n = len(items)
         k = cell.count
+        if not shared or sections[cell.section].type not in shared:
+            # exact cells of a type drawn by one section never share questions
+            if k == 1 and n:
+                picks.append([items[int(rnd() * n)]])
+                continue
+            if k * 2 <= n:
+                idx: set[int] = set()
+                while len(idx) < k:
+                    idx.add(int(rnd() * n))
+                picks.append([items[i] for i in sorted(idx)])
+                continue
+            if n >= k:
+                picks.append(rng.sample(items, k))
+                continue
         if k * 3 <= n:
             chosen: list[PoolItem] = []
             while len(chosen) < k:
@@ -361,7 +445,7 @@ def _draw(plan: Plan, rng: random.Random) -> list[list[PoolItem]]:
                         "cell",
                         k,
                         len(avail),
-                        plan.blueprint.sections[cell.section].type,
+                        sections[cell.section].type,
                         cell.source,
                         cell.band,
                     ).message()
@@ -372,7 +456,9 @@ def _draw(plan: Plan, rng: random.Random) -> list[list[PoolItem]]:
     return picks
 
 
-def _cover_knowledge_points(plan: Plan, picks: list[list[PoolItem]], rng: random.Random) -> bool:
+def _cover_knowledge_points(
+    plan: Plan, layout: list[_Cell], picks: list[list[PoolItem]], rng: random.Random
+) -> bool:
     required = plan.blueprint.required_knowledge_points
     if not required:
         return True
@@ -380,11 +466,12 @@ def _cover_knowledge_points(plan: Plan, picks: list[list[PoolItem]], rng: random
     for kp in required:
         if any(kp in it.knowledge_points for cell in picks for it in cell):
             continue
-        options = []
-        for ci in plan.kp_cells.get(kp, []):
-            for it in plan.cells[ci].items:
-                if kp in it.knowledge_points and it.version_id not in used:
-                    options.append((ci, it))
+        options = [
+            (ci, it)
+            for ci, cell in enumerate(layout)
+            for it in cell.items
+            if kp in it.knowledge_points and it.version_id not in used
+        ]
         rng.shuffle(options)
         done = False
         for ci, new in options:
@@ -412,14 +499,19 @@ def _cover_knowledge_points(plan: Plan, picks: list[list[PoolItem]], rng: random
     return True
 
 
-def _fit_difficulty(plan: Plan, picks: list[list[PoolItem]], rng: random.Random) -> bool:
+def _fit_difficulty(
+    plan: Plan, layout: list[_Cell], picks: list[list[PoolItem]], rng: random.Random
+) -> bool:
     bp = plan.blueprint
     if bp.target_difficulty is None:
         return True
     target = bp.target_difficulty
     tol = bp.difficulty_tolerance or 0.0
     n = bp.question_count
-    total = sum(it.difficulty for cell in picks for it in cell)
+    total = 0
+    for cell in picks:
+        for it in cell:
+            total += it.difficulty
     if abs(total / n - target) <= tol + 1e-9:
         return True
     required = set(bp.required_knowledge_points)
@@ -435,7 +527,7 @@ def _fit_difficulty(plan: Plan, picks: list[list[PoolItem]], rng: random.Random)
                 continue
             better = [
                 it
-                for it in plan.cells[ci].items
+                for it in layout[ci].items
                 if it.version_id not in used
                 and (it.difficulty < old.difficulty if gap > 0 else it.difficulty > old.difficulty)
             ]
@@ -455,6 +547,9 @@ def _fit_difficulty(plan: Plan, picks: list[list[PoolItem]], rng: random.Random)
     return False
 
 
+REFERENCE_ROUNDS = 4  # the last rounds use the checked reference table
+
+
 def generate_paper(
     pool_or_plan: Sequence[PoolItem] | Plan, blueprint: BlueprintSpec, rng: random.Random
 ) -> GeneratedPaper:
@@ -463,11 +558,12 @@ def generate_paper(
     if plan.shortages:
         raise PoolShortage(plan.shortages)
     bp = plan.blueprint
-    for _round in range(MAX_ROUNDS):
-        picks = _draw(plan, rng)
-        if not _cover_knowledge_points(plan, picks, rng):
+    for round_no in range(MAX_ROUNDS):
+        layout = _choose_layout(plan, rng, reference=round_no >= MAX_ROUNDS - REFERENCE_ROUNDS)
+        picks = _draw(plan, layout, rng)
+        if not _cover_knowledge_points(plan, layout, picks, rng):
             continue
-        if not _fit_difficulty(plan, picks, rng):
+        if not _fit_difficulty(plan, layout, picks, rng):
             continue
         break
     else:
@@ -476,23 +572,28 @@ def generate_paper(
             f" {bp.target_difficulty}±{bp.difficulty_tolerance}，请放宽容差或补充题库。"
         )
     by_section: list[list[PoolItem]] = [[] for _ in bp.sections]
-    for cell, chosen in zip(plan.cells, picks, strict=True):
+    for cell, chosen in zip(layout, picks, strict=True):
         by_section[cell.section].extend(chosen)
     items: list[GeneratedItem] = []
     position = 0
     total_diff = 0
+    shuffle = rng.shuffle
+    rnd = rng.random
+    get_orders = plan.orders.get
     for si, chosen in enumerate(by_section):
-        chosen.sort(key=_vid)  # independent of cell order, then shuffled
-        rng.shuffle(chosen)
+        shuffle(chosen)
         points = bp.sections[si].points
         for it in chosen:
             position += 1
             total_diff += it.difficulty
-            items.append(
-                GeneratedItem(
-                    position, si, it.version_id, points, _option_order(it, rng), it.difficulty
-                )
-            )
+            orders = get_orders(it.version_id)
+            if not orders:
+                order = _option_order(plan, it, rng)
+            elif len(orders) == 1:
+                order = orders[0]
+            else:
+                order = orders[int(rnd() * len(orders))]
+            items.append(GeneratedItem(position, si, it.version_id, points, order, it.difficulty))
     return GeneratedPaper(
         tuple(items),
         sum(s.count * s.points for s in bp.sections),
@@ -500,8 +601,27 @@ def generate_paper(
     )
 
 
-def _vid(item: PoolItem) -> int:
-    return item.version_id
+def draw_probabilities(plan: Plan) -> dict[int, float]:
+    """Chance that a candidate's paper draws each question before any repair: the quota
+    of its cell over the cell's size, averaged over the section's layouts. Exposure
+    divided by this shows whether questions of a cell are used equally often."""
+    prob: dict[int, float] = {}
+    for si, ref in enumerate(plan.exact_refs):
+        layouts = plan.layouts[si] if si < len(plan.layouts) else []
+        options = layouts or [ref]
+        weight = 1.0 / len(options)
+        for layout in options:
+            for cell in layout:
+                if cell.items:
+                    p = weight * cell.count / len(cell.items)
+                    for it in cell.items:
+                        prob[it.version_id] = prob.get(it.version_id, 0.0) + p
+    for cell in plan.wild_cells:
+        if cell.items:
+            p = cell.count / len(cell.items)
+            for it in cell.items:
+                prob[it.version_id] = prob.get(it.version_id, 0.0) + p
+    return prob
 
 
 @dataclass
@@ -509,10 +629,18 @@ class CohortResult:
     papers: dict[int, GeneratedPaper]
     exposure: dict[int, int]
     eligible: int
+    #: version id -> chance of being drawn by one candidate (``draw_probabilities``)
+    expected: dict[int, float] = field(default_factory=dict)
 
     def stats(self) -> dict:
         usage = list(self.exposure.values())
         means = [p.mean_difficulty for p in self.papers.values()]
+        n = len(self.papers)
+        ratios = [
+            self.exposure[vid] / (n * p)
+            for vid, p in self.expected.items()
+            if p > 0 and vid in self.exposure and n * p >= 20
+        ]
         return {
             "papers": len(self.papers),
             "eligible_questions": self.eligible,
@@ -523,6 +651,9 @@ class CohortResult:
             "difficulty_min": round(min(means), 3) if means else None,
             "difficulty_max": round(max(means), 3) if means else None,
             "difficulty_spread": round(max(means) - min(means), 3) if means else None,
+            # usage over the quota-implied expectation (questions expected >= 20 times)
+            "exposure_vs_expected_min": round(min(ratios), 3) if ratios else None,
+            "exposure_vs_expected_max": round(max(ratios), 3) if ratios else None,
         }
 
 
@@ -535,14 +666,23 @@ def generate_cohort(
     papers: dict[int, GeneratedPaper] = {}
     bp = plan.blueprint
     person_ids = list(person_ids)
-    for n, pid in enumerate(person_ids, start=1):
-        paper = generate_paper(plan, bp, rng_for(seed, pid))
-        papers[pid] = paper
-        for it in paper.items:
-            exposure[it.version_id] += 1
-        if progress is not None and (n % every == 0 or n == len(person_ids)):
-            progress(n, len(person_ids))
-    return CohortResult(papers, exposure, len(exposure))
+    total = len(person_ids)
+    # Hundreds of thousands of small immutable objects and no cycles: the cyclic
+    # collector would rescan the growing heap again and again for nothing.
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        for n, pid in enumerate(person_ids, start=1):
+            paper = generate_paper(plan, bp, rng_for(seed, pid))
+            papers[pid] = paper
+            for it in paper.items:
+                exposure[it.version_id] += 1
+            if progress is not None and (n % every == 0 or n == total):
+                progress(n, total)
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+    return CohortResult(papers, exposure, len(exposure), draw_probabilities(plan))
 
 
 # ---------------------------------------------------------------- key remapping

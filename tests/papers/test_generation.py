@@ -91,9 +91,8 @@ def _check_paper(paper, spec, pool):
         want = Counter()
         for source, band, n in section.cells:
             want[(source, band)] += n
-        # compare what the blueprint fixes: the joint table, or a margin of it
-        if all(c[0] != "*" for c in section.cells) and all(c[1] != "*" for c in section.cells):
-            assert got == want
+        # the blueprint fixes the counts per source and per band of every section; the
+        # pairing of the two (the joint table) varies per candidate to balance exposure
         if all(c[0] != "*" for c in section.cells):
             assert _margin(got, 0) == _margin(want, 0)
         if all(c[1] != "*" for c in section.cells):
