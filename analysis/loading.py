@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
 import pandas as pd
-from sqlalchemy import select
+from sqlalchemy import Text, cast, select
 from sqlalchemy.orm import Session, aliased
 
 from exam.models import Answer, Attempt, AttemptStatus, Blueprint, Exam, PaperItem
@@ -146,13 +145,13 @@ def load_responses(session: Session, exam_ids: list[int] | int) -> pd.DataFrame:
             qv.question_id,
             qv.id.label("version_id"),
             qv.type,
-            qv.options,
             LawSource.code.label("source_code"),
             LawSource.name.label("source_name"),
             PaperItem.points.label("max_marks"),
-            PaperItem.option_order,
+            # raw JSON text: decoded once per distinct value below, not once per row
+            cast(PaperItem.option_order, Text).label("option_order"),
             Answer.marks,
-            Answer.response,
+            cast(Answer.response, Text).label("response"),
         )
         .select_from(Attempt)
         .join(Person, Person.id == Attempt.person_id)
@@ -171,26 +170,30 @@ def load_responses(session: Session, exam_ids: list[int] | int) -> pd.DataFrame:
     cols = list(zip(*rows, strict=True))
     keys = [
         "exam_id", "attempt_id", "person_no", "person_name", "unit_id", "rank", "position",
-        "question_id", "version_id", "type", "options", "source_code", "source_name",
+        "question_id", "version_id", "type", "source_code", "source_name",
         "max_marks", "option_order", "marks", "response",
     ]  # fmt: skip
     data = dict(zip(keys, cols, strict=True))
-    types, options, orders, responses = (
-        data.pop("type"), data.pop("options"), data.pop("option_order"), data["response"]
-    )  # fmt: skip
-    # options count and the chosen authored keys, memoised per distinct (type, response, order)
+    types, orders, responses = data.pop("type"), data.pop("option_order"), data.pop("response")
+    # the chosen authored keys and the response text, memoised per distinct raw value
     memo: dict = {}
-    chosen = []
+    chosen, shown = [], []
     for t, r, o in zip(types, responses, orders, strict=True):
-        key = (t, repr(r), tuple(o or ()))
+        key = (t, r, o)
         c = memo.get(key)
         if c is None:
-            c = memo[key] = _chosen(t, r, list(o or ()))
-        chosen.append(c)
+            resp, order = _decode(r), _decode(o) or []
+            c = memo[key] = (
+                _chosen(t, resp, list(order)),
+                "" if resp is None else resp if isinstance(resp, str) else _json(resp),
+            )
+        chosen.append(c[0])
+        shown.append(c[1])
     df = pd.DataFrame(data)
     df["type"] = pd.Categorical(types)
-    df["n_options"] = np.fromiter((len(o or ()) for o in options), dtype=np.int16, count=len(rows))
-    df["response"] = ["" if r is None else r if isinstance(r, str) else _json(r) for r in responses]
+    n_opts = _option_counts(session, df["version_id"].unique().tolist())
+    df["n_options"] = df["version_id"].map({v: n_opts.get(v, 0) for v in df["version_id"].unique()})
+    df["response"] = shown
     df["chosen"] = chosen
     df["marks"] = pd.to_numeric(df["marks"], errors="coerce").fillna(0.0).astype(float)
     df["max_marks"] = df["max_marks"].astype(float)
@@ -212,6 +215,27 @@ def load_responses(session: Session, exam_ids: list[int] | int) -> pd.DataFrame:
               "knowledge_points", "question_code", "chosen"):  # fmt: skip
         df[c] = df[c].astype("category")
     return df[RESPONSE_COLUMNS]
+
+
+def _decode(raw: object) -> object:
+    """JSON text from the database (drivers may already have decoded it)."""
+    if raw is None:
+        return None
+    if isinstance(raw, str):
+        import json
+
+        return json.loads(raw)
+    return raw
+
+
+def _option_counts(session: Session, version_ids: list[int]) -> dict[int, int]:
+    out = {}
+    for chunk in _chunks(version_ids):
+        for vid, options in session.execute(
+            select(QuestionVersion.id, QuestionVersion.options).where(QuestionVersion.id.in_(chunk))
+        ):
+            out[vid] = len(options or [])
+    return out
 
 
 def _json(value: object) -> str:
