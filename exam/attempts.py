@@ -18,6 +18,7 @@ from sqlalchemy import and_, bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 
 from exam import timing
 from exam.models import (
@@ -103,13 +104,7 @@ def finalize_if_expired(session: Session, attempt: Attempt, now: dt.datetime) ->
 def _mark_submitted(session: Session, attempt: Attempt, *, at: dt.datetime, by: str) -> bool:
     """Flip the attempt to submitted exactly once (a conditional UPDATE, so concurrent
     duplicate submissions do not both score). Returns True for the winner."""
-    result = session.execute(
-        update(Attempt)
-        .where(Attempt.id == attempt.id, Attempt.status == IN_PROGRESS)
-        .values(status=SUBMITTED, submitted_at=at, submitted_by=by)
-        .execution_options(synchronize_session=False)
-    )
-    won = result.rowcount == 1
+    won = _flip_submitted(session, attempt.id, at=at, by=by)
     if won:  # mirror the UPDATE on the loaded object without another SELECT
         set_committed_value(attempt, "status", SUBMITTED)
         set_committed_value(attempt, "submitted_at", at)
@@ -117,6 +112,29 @@ def _mark_submitted(session: Session, attempt: Attempt, *, at: dt.datetime, by: 
     else:
         session.refresh(attempt)
     return won
+
+
+_FLIP_SUBMITTED = (
+    update(Attempt.__table__)
+    .where(
+        Attempt.__table__.c.id == bindparam("attempt_id"),
+        Attempt.__table__.c.status == IN_PROGRESS,
+    )
+    .values(
+        status=SUBMITTED,
+        submitted_at=bindparam("at", type_=Attempt.__table__.c.submitted_at.type),
+        submitted_by=bindparam("by"),
+    )
+)
+
+
+def _flip_submitted(session: Session, attempt_id: int, *, at: dt.datetime, by: str) -> bool:
+    """``UPDATE attempts SET status='submitted' ... WHERE id=:id AND status='in_progress'``:
+    the rowcount decides which of several concurrent submissions scores."""
+    result = session.connection().execute(
+        _FLIP_SUBMITTED, {"attempt_id": attempt_id, "at": at, "by": by}
+    )
+    return result.rowcount == 1
 
 
 # ------------------------------------------------------------------ lobby
@@ -438,27 +456,10 @@ def save_answer(
     if flagged is not None and not isinstance(flagged, bool):
         raise InvalidInput("flagged 应为 true 或 false。")
 
-    row = session.execute(
-        select(
-            Attempt.person_id,
-            Attempt.status,
-            Attempt.deadline_at,
-            Exam.grace_seconds,
-            Exam.blueprint_id,
-            PaperItem.id.label("item_id"),
-            PaperItem.section,
-            PaperItem.points,
-            PaperItem.option_order,
-            QuestionVersion.type,
-            QuestionVersion.options,
-            QuestionVersion.answer,
-        )
-        .select_from(Attempt)
-        .join(Exam, Exam.id == Attempt.exam_id)
-        .outerjoin(PaperItem, and_(PaperItem.paper_id == Attempt.paper_id, PaperItem.id == item_id))
-        .outerjoin(QuestionVersion, QuestionVersion.id == PaperItem.question_version_id)
-        .where(Attempt.id == attempt_id)
-    ).one_or_none()
+    # Core on the session's connection with prebuilt statements: the ORM adds nothing
+    # here and statement construction would cost more than the database work.
+    conn = session.connection()
+    row = conn.execute(_SAVE_READ, {"attempt_id": attempt_id, "item_id": item_id}).one_or_none()
     if row is None:
         raise NotFound("未找到该作答记录。")
     if row.person_id != person_id:
@@ -485,22 +486,63 @@ def save_answer(
     return {"saved": True, "applied": applied, "seq": seq, "server_time": _iso(now)}
 
 
+_SAVE_READ = (
+    select(
+        Attempt.person_id,
+        Attempt.status,
+        Attempt.deadline_at,
+        Exam.grace_seconds,
+        Exam.blueprint_id,
+        PaperItem.id.label("item_id"),
+        PaperItem.section,
+        PaperItem.points,
+        PaperItem.option_order,
+        QuestionVersion.type,
+        QuestionVersion.options,
+        QuestionVersion.answer,
+    )
+    .select_from(Attempt)
+    .join(Exam, Exam.id == Attempt.exam_id)
+    .outerjoin(
+        PaperItem,
+        and_(PaperItem.paper_id == Attempt.paper_id, PaperItem.id == bindparam("item_id")),
+    )
+    .outerjoin(QuestionVersion, QuestionVersion.id == PaperItem.question_version_id)
+    .where(Attempt.id == bindparam("attempt_id"))
+)
+
+_UPSERTS: dict[tuple[str, tuple[str, ...]], object] = {}
+
+
+def _upsert_statement(dialect: str, keys: tuple[str, ...]):
+    """The upsert for one dialect and set of columns, built once and reused."""
+    stmt = _UPSERTS.get((dialect, keys))
+    if stmt is None:
+        if dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert as dialect_insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert as dialect_insert
+        ins = dialect_insert(Answer)
+        stmt = ins.on_conflict_do_update(
+            index_elements=[Answer.attempt_id, Answer.paper_item_id],
+            set_={k: ins.excluded[k] for k in keys},
+            where=Answer.seq < ins.excluded.seq,
+        ).returning(Answer.id)
+        _UPSERTS[(dialect, keys)] = stmt
+    return stmt
+
+
 def _upsert_answer(session: Session, attempt_id: int, item_id: int, values: dict) -> bool:
     """Insert or replace the answer unless the stored one has a newer ``seq``."""
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as dialect_insert
-    elif dialect == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert as dialect_insert
-    else:  # pragma: no cover - other databases: read then write
+    conn = session.connection()
+    dialect = conn.dialect.name
+    if dialect not in ("postgresql", "sqlite"):  # pragma: no cover - read then write
         return _upsert_generic(session, attempt_id, item_id, values)
-    stmt = dialect_insert(Answer).values(attempt_id=attempt_id, paper_item_id=item_id, **values)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[Answer.attempt_id, Answer.paper_item_id],
-        set_={k: stmt.excluded[k] for k in values},
-        where=Answer.seq < stmt.excluded.seq,
-    ).returning(Answer.id)
-    return session.execute(stmt).first() is not None
+    stmt = _upsert_statement(dialect, tuple(sorted(values)))
+    params = {"attempt_id": attempt_id, "paper_item_id": item_id, **values}
+    if "flagged" not in params:
+        params["flagged"] = False  # insert default; not in the update set
+    return conn.execute(stmt, params).first() is not None
 
 
 def _upsert_generic(session: Session, attempt_id: int, item_id: int, values: dict) -> bool:
@@ -525,14 +567,165 @@ def _upsert_generic(session: Session, attempt_id: int, item_id: int, values: dic
 def submit(
     session: Session, attempt_id: int, person_id: int, *, now: dt.datetime, by: str = "candidate"
 ) -> dict:
-    """Submit (idempotent: a second call returns the same result)."""
-    attempt = get_owned_attempt(session, attempt_id, person_id)
-    if attempt.status == IN_PROGRESS:
-        if timing.is_expired(attempt.deadline_at, attempt.exam.grace_seconds, now):
-            finalize_if_expired(session, attempt, now)
-        elif _mark_submitted(session, attempt, at=now, by=by):
-            score_attempt(session, attempt)
-    return result_payload(attempt, now)
+    """Submit (idempotent: a second call returns the same result).
+
+    Hot path of the submission storm, without ORM objects: one read (attempt, exam,
+    blueprint spec); an already submitted attempt returns at once (a duplicate never
+    waits on the attempt's row lock); otherwise a conditional UPDATE whose rowcount
+    decides who scores, then ``_score_paper`` (one read, two bulk writes, one UPDATE).
+    """
+    session.flush()
+    conn = session.connection()
+    row = conn.execute(_SUBMIT_ROW, {"attempt_id": attempt_id}).one_or_none()
+    if row is None:
+        raise NotFound("未找到该作答记录。")
+    if row.person_id != person_id:
+        raise PermissionDenied("这不是您的作答记录。")
+    if row.status != IN_PROGRESS:
+        return _result_dict(attempt_id, row, now)
+    if timing.is_expired(row.deadline_at, row.grace_seconds, now):
+        at, by = row.deadline_at, "auto"
+    else:
+        at = now
+    if not _flip_submitted(session, attempt_id, at=at, by=by):
+        # a concurrent submission won: report what it stored
+        row = conn.execute(_SUBMIT_ROW, {"attempt_id": attempt_id}).one()
+        _mirror_attempt(session, attempt_id, row)
+        return _result_dict(attempt_id, row, now)
+    score, max_score, passed = _score_paper(
+        conn, attempt_id, row.paper_id, row.spec, row.pass_mark, blank_saved_at=at
+    )
+    values = {
+        "status": SUBMITTED,
+        "submitted_at": at,
+        "submitted_by": by,
+        "score": score,
+        "max_score": max_score,
+        "passed": passed,
+    }
+    _mirror_attempt(session, attempt_id, values)
+    return _result_dict(attempt_id, {**row._asdict(), **values}, now)
+
+
+_SUBMIT_ROW = (
+    select(
+        Attempt.person_id,
+        Attempt.status,
+        Attempt.paper_id,
+        Attempt.deadline_at,
+        Attempt.submitted_at,
+        Attempt.submitted_by,
+        Attempt.score,
+        Attempt.max_score,
+        Attempt.passed,
+        Exam.grace_seconds,
+        Exam.pass_mark,
+        Exam.closes_at,
+        Exam.result_policy,
+        Exam.review_policy,
+        Blueprint.spec,
+    )
+    .join(Exam, Exam.id == Attempt.exam_id)
+    .join(Blueprint, Blueprint.id == Exam.blueprint_id)
+    .where(Attempt.id == bindparam("attempt_id"))
+)
+
+_MIRRORED = ("status", "submitted_at", "submitted_by", "score", "max_score", "passed")
+
+
+def _mirror_attempt(session: Session, attempt_id: int, values) -> None:
+    """Core writes bypass the identity map: copy them onto a loaded ``Attempt``."""
+    attempt = session.identity_map.get(identity_key(Attempt, attempt_id))
+    if attempt is None:
+        return
+    get = values.get if isinstance(values, dict) else values._mapping.get
+    for name in _MIRRORED:
+        set_committed_value(attempt, name, get(name))
+    session.expire(attempt, ["answers"])
+
+
+_SCORE_ROWS = (
+    select(
+        PaperItem.id,
+        PaperItem.section,
+        PaperItem.points,
+        PaperItem.option_order,
+        QuestionVersion.type,
+        QuestionVersion.options,
+        QuestionVersion.answer,
+        Answer.id.label("answer_id"),
+        Answer.response,
+    )
+    .join(QuestionVersion, QuestionVersion.id == PaperItem.question_version_id)
+    .outerjoin(
+        Answer,
+        and_(Answer.paper_item_id == PaperItem.id, Answer.attempt_id == bindparam("attempt_id")),
+    )
+    .where(PaperItem.paper_id == bindparam("paper_id"))
+)
+_ANSWERS = Answer.__table__
+_SET_MARKS = (
+    update(_ANSWERS)
+    .where(_ANSWERS.c.id == bindparam("b_id"))
+    .values(marks=bindparam("b_marks"), is_correct=bindparam("b_ok"))
+)
+_ATTEMPTS = Attempt.__table__
+_SET_SCORE = (
+    update(_ATTEMPTS)
+    .where(_ATTEMPTS.c.id == bindparam("b_id"))
+    .values(score=bindparam("b_score"), max_score=bindparam("b_max"), passed=bindparam("b_passed"))
+)
+
+
+def _score_paper(
+    conn,
+    attempt_id: int,
+    paper_id: int,
+    spec: dict | None,
+    pass_mark: float,
+    *,
+    blank_saved_at: dt.datetime,
+) -> tuple[float, float, bool]:
+    """Score an attempt in one pass over one read (paper items joined with their
+    question versions and saved answers); write the marks with one executemany UPDATE
+    (plus one INSERT of blank rows for unanswered items) and the score with one
+    UPDATE. Returns ``(score, max_score, passed)``."""
+    updates, inserts = [], []
+    total = max_total = 0.0
+    for row in conn.execute(_SCORE_ROWS, {"attempt_id": attempt_id, "paper_id": paper_id}):
+        key = _item_key(
+            row.type, row.answer, row.points, row.option_order, row.options, spec, row.section
+        )
+        result = check_answer(row.response, key)
+        total += result.marks
+        max_total += result.max_marks
+        if row.answer_id is not None:
+            updates.append(
+                {"b_id": row.answer_id, "b_marks": result.marks, "b_ok": result.is_correct}
+            )
+        else:
+            inserts.append(
+                {
+                    "attempt_id": attempt_id,
+                    "paper_item_id": row.id,
+                    "response": None,
+                    "flagged": False,
+                    "seq": 0,
+                    "saved_at": blank_saved_at,
+                    "marks": result.marks,
+                    "is_correct": result.is_correct,
+                }
+            )
+    if updates:
+        conn.execute(_SET_MARKS, updates)
+    if inserts:
+        conn.execute(insert(_ANSWERS), inserts)
+    score, max_score = round(total, 4), round(max_total, 4)
+    passed = score >= pass_mark
+    conn.execute(
+        _SET_SCORE, {"b_id": attempt_id, "b_score": score, "b_max": max_score, "b_passed": passed}
+    )
+    return score, max_score, passed
 
 
 def score_attempt(session: Session, attempt: Attempt) -> float:
@@ -543,56 +736,19 @@ def score_attempt(session: Session, attempt: Attempt) -> float:
     exam = attempt.exam
     spec = session.scalar(select(Blueprint.spec).where(Blueprint.id == exam.blueprint_id))
     session.flush()
-    existing = {
-        r.paper_item_id: r
-        for r in session.execute(
-            select(Answer.id, Answer.paper_item_id, Answer.response).where(
-                Answer.attempt_id == attempt.id
-            )
-        )
-    }
-    updates, inserts = [], []
-    total = max_total = 0.0
-    for row in _paper_rows(session, attempt.paper_id):
-        key = _item_key(
-            row.type, row.answer, row.points, row.option_order, row.options, spec, row.section
-        )
-        saved = existing.get(row.id)
-        result = check_answer(saved.response if saved else None, key)
-        total += result.marks
-        max_total += result.max_marks
-        if saved is not None:
-            updates.append({"id": saved.id, "marks": result.marks, "is_correct": result.is_correct})
-        else:
-            inserts.append(
-                {
-                    "attempt_id": attempt.id,
-                    "paper_item_id": row.id,
-                    "response": None,
-                    "flagged": False,
-                    "seq": 0,
-                    "saved_at": attempt.submitted_at or attempt.deadline_at,
-                    "marks": result.marks,
-                    "is_correct": result.is_correct,
-                }
-            )
-    conn = session.connection()
-    if updates:  # Core executemany: one round of parameter sets, no ORM bookkeeping
-        table = Answer.__table__
-        conn.execute(
-            update(table)
-            .where(table.c.id == bindparam("b_id"))
-            .values(marks=bindparam("b_marks"), is_correct=bindparam("b_ok")),
-            [{"b_id": u["id"], "b_marks": u["marks"], "b_ok": u["is_correct"]} for u in updates],
-        )
-    if inserts:
-        conn.execute(insert(Answer.__table__), inserts)
-    attempt.score = round(total, 4)
-    attempt.max_score = round(max_total, 4)
-    attempt.passed = attempt.score >= exam.pass_mark
-    session.flush()
+    score, max_score, passed = _score_paper(
+        session.connection(),
+        attempt.id,
+        attempt.paper_id,
+        spec,
+        exam.pass_mark,
+        blank_saved_at=attempt.submitted_at or attempt.deadline_at,
+    )
+    set_committed_value(attempt, "score", score)
+    set_committed_value(attempt, "max_score", max_score)
+    set_committed_value(attempt, "passed", passed)
     session.expire(attempt, ["answers"])
-    return attempt.score
+    return score
 
 
 def finalize_expired(session: Session, now: dt.datetime) -> int:
@@ -688,39 +844,67 @@ def record_event(
 # ------------------------------------------------------------------ result and review
 
 
-def shows_score(attempt: Attempt, now: dt.datetime) -> bool:
-    if attempt.status != SUBMITTED:
+def _shows_score(status: str, result_policy: str, closes_at: dt.datetime, now) -> bool:
+    if status != SUBMITTED:
         return False
-    policy = attempt.exam.result_policy
-    if policy == ResultPolicy.immediate.value:
+    if result_policy == ResultPolicy.immediate.value:
         return True
-    if policy == ResultPolicy.after_close.value:
-        return now >= attempt.exam.closes_at
+    if result_policy == ResultPolicy.after_close.value:
+        return now >= closes_at
     return False
 
 
-def shows_review(attempt: Attempt, now: dt.datetime) -> bool:
+def _shows_review(status: str, review_policy: str, closes_at: dt.datetime, now) -> bool:
     return (
-        attempt.status == SUBMITTED
-        and attempt.exam.review_policy == ReviewPolicy.after_close.value
-        and now >= attempt.exam.closes_at
+        status == SUBMITTED and review_policy == ReviewPolicy.after_close.value and now >= closes_at
     )
 
 
-def result_payload(attempt: Attempt, now: dt.datetime) -> dict:
+def shows_score(attempt: Attempt, now: dt.datetime) -> bool:
+    exam = attempt.exam
+    return _shows_score(attempt.status, exam.result_policy, exam.closes_at, now)
+
+
+def shows_review(attempt: Attempt, now: dt.datetime) -> bool:
+    exam = attempt.exam
+    return _shows_review(attempt.status, exam.review_policy, exam.closes_at, now)
+
+
+def _result_dict(attempt_id: int, r, now: dt.datetime) -> dict:
+    """The result payload from plain values: ``r`` is a row or mapping with the
+    attempt's status, submission and score columns and the exam's policies."""
+    if not isinstance(r, dict):
+        r = r._mapping
     data = {
-        "attempt_id": attempt.id,
-        "status": attempt.status,
-        "submitted_at": _iso(attempt.submitted_at),
-        "submitted_by": attempt.submitted_by,
-        "score_visible": shows_score(attempt, now),
-        "review_available": shows_review(attempt, now),
+        "attempt_id": attempt_id,
+        "status": r["status"],
+        "submitted_at": _iso(r["submitted_at"]),
+        "submitted_by": r["submitted_by"],
+        "score_visible": _shows_score(r["status"], r["result_policy"], r["closes_at"], now),
+        "review_available": _shows_review(r["status"], r["review_policy"], r["closes_at"], now),
     }
     if data["score_visible"]:
-        data.update(
-            {"score": attempt.score, "max_score": attempt.max_score, "passed": attempt.passed}
-        )
+        data.update({"score": r["score"], "max_score": r["max_score"], "passed": r["passed"]})
     return data
+
+
+def result_payload(attempt: Attempt, now: dt.datetime) -> dict:
+    exam = attempt.exam
+    return _result_dict(
+        attempt.id,
+        {
+            "status": attempt.status,
+            "submitted_at": attempt.submitted_at,
+            "submitted_by": attempt.submitted_by,
+            "score": attempt.score,
+            "max_score": attempt.max_score,
+            "passed": attempt.passed,
+            "result_policy": exam.result_policy,
+            "review_policy": exam.review_policy,
+            "closes_at": exam.closes_at,
+        },
+        now,
+    )
 
 
 def review_payload(session: Session, attempt: Attempt, now: dt.datetime) -> dict:

@@ -121,7 +121,8 @@ def authenticate(
     person_no = (person_no or "").strip()
     _check_ip_throttle(session, ip, now, policy)
     account = account_for_person_no(session, person_no, lock=True)
-    session.add(LoginAttempt(at=now, login=person_no[:64], ip=ip, success=False))
+    attempt = LoginAttempt(at=now, login=person_no[:64], ip=ip, success=False)
+    session.add(attempt)
     if account is None or not account.is_active or not account.password_hash:
         check_password_hash(_DUMMY_HASH, password or "")
         raise NotAuthenticated("人员编号或密码错误。")
@@ -141,16 +142,8 @@ def authenticate(
     account.locked_until = None
     account.last_login_at = now
     session.flush()
-    _mark_success(session)
+    attempt.success = True
     return account
-
-
-def _mark_success(session: Session) -> None:
-    # The LoginAttempt added last in this session is the current one.
-    for obj in reversed(list(session.new)):
-        if isinstance(obj, LoginAttempt):
-            obj.success = True
-            break
 
 
 def record_failed_login(session: Session, login: str, ip: str | None, now: dt.datetime) -> None:

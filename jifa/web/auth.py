@@ -17,13 +17,14 @@ from flask import (
     session,
     url_for,
 )
+from flask.ctx import _AppCtxGlobals
 from flask_wtf.csrf import generate_csrf
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import joinedload, selectinload
 
 from exam.codes import redeem_code
 from jifa.accounts import services as accounts
-from jifa.accounts.models import UserAccount
+from jifa.accounts.models import RoleGrant, UserAccount
 from jifa.db import utcnow
 from jifa.errors import DomainError, NotAuthenticated, PermissionDenied
 from jifa.web.database import db, is_api_request
@@ -32,7 +33,41 @@ bp = Blueprint("auth", __name__)
 api = Blueprint("auth_api", __name__, url_prefix="/api/v1/auth")
 
 
+class JifaGlobals(_AppCtxGlobals):
+    """``g`` with a lazily loaded ``g.user``.
+
+    Every request checks its session against one light query (account state, person
+    and roles); the full ``UserAccount`` object is only loaded when a view or template
+    asks for ``g.user``. Hot API paths (autosave) use ``g.person_id`` and ``g.roles``.
+    """
+
+    @property
+    def user(self) -> UserAccount | None:
+        if "_user" not in self.__dict__:
+            uid = self.__dict__.get("uid")
+            self._user = (
+                None
+                if uid is None
+                else db().get(
+                    UserAccount,
+                    uid,
+                    options=[selectinload(UserAccount.grants), joinedload(UserAccount.person)],
+                )
+            )
+        return self._user
+
+    @user.setter
+    def user(self, value: UserAccount | None) -> None:
+        self._user = value
+
+    def get(self, name: str, default=None):
+        if name == "user":
+            return self.user
+        return super().get(name, default)
+
+
 def init_app(app: Flask) -> None:
+    app.app_ctx_globals_class = JifaGlobals
     app.before_request(_load_user)
 
     @app.context_processor
@@ -40,22 +75,37 @@ def init_app(app: Flask) -> None:
         return {"current_user": g.get("user"), "user_roles": g.get("roles", set())}
 
 
+_IDENTITY = (
+    select(
+        UserAccount.session_version,
+        UserAccount.is_active,
+        UserAccount.person_id,
+        UserAccount.must_change_password,
+        RoleGrant.role,
+    )
+    .outerjoin(RoleGrant, RoleGrant.user_id == UserAccount.id)
+    .where(UserAccount.id == bindparam("uid"))
+)
+
+
 def _load_user() -> None:
-    g.user = None
+    g.uid = None
+    g.person_id = None
     g.roles = set()
+    g.must_change_password = False
     uid = session.get("uid")
     if uid is None:
+        g.user = None
         return
-    account = db().scalar(
-        select(UserAccount)
-        .where(UserAccount.id == uid)
-        .options(selectinload(UserAccount.grants), selectinload(UserAccount.person))
-    )
-    if account is None or not account.is_active or session.get("sv") != account.session_version:
+    rows = db().execute(_IDENTITY, {"uid": uid}).all()
+    if not rows or not rows[0].is_active or session.get("sv") != rows[0].session_version:
         session.clear()
+        g.user = None
         return
-    g.user = account
-    g.roles = accounts.roles_of(account)
+    g.uid = uid
+    g.person_id = rows[0].person_id
+    g.must_change_password = rows[0].must_change_password
+    g.roles = {r.role for r in rows if r.role}
 
 
 def _policy(app_config) -> accounts.ThrottlePolicy:
@@ -87,6 +137,9 @@ def _start_session(account: UserAccount) -> None:
     session["uid"] = account.id
     session["sv"] = account.session_version
     g.user = account
+    g.uid = account.id
+    g.person_id = account.person_id
+    g.must_change_password = account.must_change_password
     g.roles = accounts.roles_of(account)
 
 
@@ -206,11 +259,11 @@ def api_csrf():
 def login_required(view):
     @functools.wraps(view)
     def wrapped(*args, **kwargs):
-        if g.get("user") is None:
+        if g.get("uid") is None:
             if is_api_request():
                 raise NotAuthenticated("请先登录。")
             return redirect(url_for("auth.login", next=request.full_path))
-        if g.user.must_change_password and not is_api_request():
+        if g.must_change_password and not is_api_request():
             return redirect(url_for("auth.change_password"))
         return view(*args, **kwargs)
 

@@ -19,7 +19,7 @@ api = Blueprint("runner_api", __name__, url_prefix="/api/v1")
 
 
 def _person_id() -> int:
-    return g.user.person_id
+    return g.person_id
 
 
 def _json_body() -> dict:

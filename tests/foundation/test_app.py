@@ -74,3 +74,18 @@ def test_request_session_rolls_back_on_error(app, session):
     resp = app.test_client().get("/api/v1/_test_fail")
     assert resp.status_code == 409
     assert session.query(AuditEntry).filter_by(action="should.not.persist").count() == 0
+
+
+def test_successful_logins_do_not_count_towards_the_ip_limit(session, make_person):
+    """Candidates behind one office NAT all log in at 09:00: successes never throttle."""
+    from jifa.accounts.models import LoginAttempt
+    from jifa.accounts.services import ThrottlePolicy, authenticate
+    from tests.conftest import NOW
+
+    person = make_person(password="Passw0rd!")
+    policy = ThrottlePolicy(max_ip_failures=3)
+    for _ in range(5):
+        authenticate(session, person.person_no, "Passw0rd!", now=NOW, ip="10.0.0.1", policy=policy)
+    session.flush()
+    rows = session.query(LoginAttempt).filter_by(ip="10.0.0.1").all()
+    assert len(rows) == 5 and all(r.success for r in rows)
