@@ -5,16 +5,23 @@ A paper is a function of the blueprint, the pool and an ``random.Random`` seeded
 SHA-256 of ``f"{seed}|{person_id}"`` (``rng_for``), so any paper can be rebuilt. Each
 candidate's paper is drawn independently:
 
-1. every cell of the blueprint's two-way table (section x source x difficulty band) is
-   filled by a uniform draw without replacement from the pool items of that cell; as
-   every candidate draws uniformly, each eligible question of a cell is used equally
-   often in expectation (exposure control by construction, no dependence on the
+1. the section's source x band table: the blueprint fixes the count per source and per
+   band of every section; the pairing of the two is drawn per candidate so that, over
+   the cohort, each cell averages the *expected table* (``expected_table``: cells
+   proportional to the pool's supply within those quotas, by iterative proportional
+   fitting). ``controlled_rounding`` turns the expected table into integer tables
+   with the exact quotas whose weighted mean is the expected table, once per plan;
+   each candidate's rng picks one by weight. So within a source (and within a band)
+   questions are drawn about equally often, as far as the per-section quotas allow;
+2. every cell is filled by a uniform draw without replacement from its questions, so
+   questions of a cell are used equally often in expectation (no dependence on the
    cohort, so papers of late participants are as fair as the others);
-2. required knowledge points are brought in by swaps inside a cell (quotas unchanged);
-3. parallel forms: when the paper's mean difficulty is off target by more than the
-   tolerance, items are swapped inside their cell for items that move the mean towards
-   the target; if that fails the draw is repeated (the same rng continues, so it stays
-   deterministic), and after ``MAX_ROUNDS`` the generation fails loudly;
+3. required knowledge points are brought in by swaps inside a cell (quotas unchanged);
+   parallel forms: when the paper's mean difficulty is off target by more than the
+   tolerance, items are swapped inside their cell, one smallest step in difficulty
+   at a time (random among equal steps, so repairs do not favour the easiest or
+   hardest questions); if that fails the draw is repeated (the same rng continues, so
+   it stays deterministic), and after ``MAX_ROUNDS`` the generation fails loudly;
 4. questions are shuffled within sections and options within questions, except options
    such as 以上都对 that must stay last; true/false and fill-in keep no option order.
 
@@ -30,6 +37,7 @@ import hashlib
 import itertools
 import random
 import re
+from bisect import bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
@@ -212,6 +220,8 @@ class Plan:
     shortages: list[Shortage] = field(default_factory=list)
     #: per section: alternative layouts (lists of cells) with the same margins
     layouts: list[list[list[_Cell]]] = field(default_factory=list)
+    #: per section: cumulative probabilities of its layouts (last one is 1.0)
+    layout_cum: list[list[float]] = field(default_factory=list)
     #: version id -> every allowed option order (authored keys in display order);
     #: empty for questions shuffled on the fly (many options)
     orders: dict[int, tuple[tuple[str, ...], ...]] = field(default_factory=dict)
@@ -220,6 +230,8 @@ class Plan:
     wild_cells: list[_Cell] = field(default_factory=list)
     #: version ids that more than one cell of a paper can draw (need a "used" check)
     shared_types: frozenset[str] = frozenset()
+    #: cache for the difficulty repair: id(cell items) -> (difficulties, groups, items)
+    by_difficulty: dict = field(default_factory=dict, repr=False)
 
     @property
     def ok(self) -> bool:
@@ -234,6 +246,7 @@ class Plan:
 
 
 LAYOUTS_PER_SECTION = 256
+_EPS = 1e-9
 
 
 def _matches(item: PoolItem, bp: BlueprintSpec, qtype: str, source: str, band: str) -> bool:
@@ -260,12 +273,11 @@ def _all_orders(item: PoolItem) -> tuple[tuple[str, ...], ...]:
 def _layouts(
     bp: BlueprintSpec, si: int, by_key: dict[tuple[str, str, str], list[PoolItem]]
 ) -> list[list[_Cell]]:
-    """Alternative source x band tables of section ``si`` with the blueprint's margins
-    (sources and bands per section stay exact): random pairings of the section's source
-    slots with its band slots, so every cell's expected demand is the product of its
-    shares and each question is used about equally often. Derived from the blueprint
-    and the pool only (never from the cohort); layouts the pool cannot fill are
-    dropped."""
+    """Fallback of ``_balanced_layouts`` (no expected table found): alternative source
+    x band tables of section ``si`` with the blueprint's margins, random pairings of
+    the section's source slots with its band slots (every cell's expected demand is
+    the product of its shares). Derived from the blueprint and the pool only (never
+    from the cohort); layouts the pool cannot fill are dropped."""
     section = bp.sections[si]
     rows = [src for src, _b, n in section.cells for _ in range(n)]
     cols = [b for _s, b, n in section.cells for _ in range(n)]
@@ -292,6 +304,261 @@ def _layouts(
             ]
         )
     return out
+
+
+def _ipf(
+    seed: Mapping[tuple[str, str], float], rows: Mapping[str, float], cols: Mapping[str, float]
+) -> dict[tuple[str, str], float] | None:
+    """Iterative proportional fitting: scale ``seed`` (cells > 0) to the row and column
+    sums; ``None`` when the margins cannot be met on the seed's support."""
+    table = {k: float(v) for k, v in seed.items() if v > 0 and rows[k[0]] > _EPS}
+    table = {k: v for k, v in table.items() if cols[k[1]] > _EPS}
+    for r, want in rows.items():
+        if want > _EPS and not any(k[0] == r for k in table):
+            return None
+    for c, want in cols.items():
+        if want > _EPS and not any(k[1] == c for k in table):
+            return None
+    for _attempt in range(4):
+        error = 1.0
+        for _ in range(1000):
+            for axis, target in ((0, rows), (1, cols)):
+                sums: dict[str, float] = {}
+                for k, v in table.items():
+                    sums[k[axis]] = sums.get(k[axis], 0.0) + v
+                for k in table:
+                    table[k] *= target[k[axis]] / sums[k[axis]]
+            row_sums: dict[str, float] = {}
+            for (r, _c), v in table.items():
+                row_sums[r] = row_sums.get(r, 0.0) + v
+            error = max(abs(row_sums.get(r, 0.0) - want) for r, want in rows.items())
+            if error < 1e-10:
+                return table
+        # The margins are only met with some cells at 0 (a boundary solution), where
+        # the fit converges slowly: drop the cells heading to 0 and fit again.
+        vanishing = [k for k, v in table.items() if v < 1e-3]
+        if not vanishing:
+            break
+        for k in vanishing:
+            del table[k]
+        if any(
+            want > _EPS and not any(k[axis] == key for k in table)
+            for axis, margin in ((0, rows), (1, cols))
+            for key, want in margin.items()
+        ):
+            return None
+    return table if error < 1e-6 else None
+
+
+def expected_table(
+    rows: Mapping[str, int], cols: Mapping[str, int], supply: Mapping[tuple[str, str], int]
+) -> dict[tuple[str, str], float] | None:
+    """The source x band table a section should average over the cohort: row and column
+    sums are the blueprint's quotas, and cells are proportional to the pool's supply as
+    far as those quotas allow (iterative proportional fitting), so every question of a
+    source is drawn about equally often. Cells are capped at their supply (a capped
+    cell is pinned and the rest refitted). ``None`` when no such table is found."""
+    fixed: dict[tuple[str, str], float] = {}
+    for _ in range(len(supply) + 1):
+        row_left = {r: n - sum(v for k, v in fixed.items() if k[0] == r) for r, n in rows.items()}
+        col_left = {c: n - sum(v for k, v in fixed.items() if k[1] == c) for c, n in cols.items()}
+        if min(list(row_left.values()) + list(col_left.values())) < -_EPS:
+            return None
+        free = {k: v for k, v in supply.items() if v > 0 and k not in fixed}
+        table = _ipf(free, row_left, col_left)
+        if table is None:
+            return None
+        over = [k for k, v in table.items() if v > supply[k] + _EPS]
+        if not over:
+            table.update(fixed)
+            return table
+        for k in over:
+            fixed[k] = float(supply[k])
+    return None
+
+
+def _cycle(fractional: Sequence[tuple[str, str]]) -> list[tuple[str, str]] | None:
+    """A cycle of the bipartite graph (rows - columns) formed by the fractional cells;
+    every node of it has at least two such cells when the margins are integers."""
+    adj: dict[tuple[int, str], list[tuple[tuple[str, str], tuple[int, str]]]] = {}
+    for r, c in fractional:
+        adj.setdefault((0, r), []).append(((r, c), (1, c)))
+        adj.setdefault((1, c), []).append(((r, c), (0, r)))
+    node = (0, fractional[0][0])
+    pos = {node: 0}
+    edges: list[tuple[str, str]] = []
+    prev = None
+    while True:
+        step = next(((e, o) for e, o in adj[node] if e != prev), None)
+        if step is None:
+            return None
+        edge, other = step
+        edges.append(edge)
+        if other in pos:
+            return edges[pos[other] :]
+        pos[other] = len(edges)
+        prev, node = edge, other
+
+
+def _round_vertex(
+    rest: Mapping[tuple[str, str], int], whole: int
+) -> dict[tuple[str, str], int] | None:
+    """A 0/1 table with the margins of ``rest / whole`` (entries in [0, whole], integer
+    margins) keeping its 0 and 1 cells: push alternately around cycles of fractional
+    cells until none is left. Exact integer arithmetic."""
+    x = dict(rest)
+    for _ in range(len(x) + 1):
+        open_cells = sorted(k for k, v in x.items() if 0 < v < whole)
+        if not open_cells:
+            return {k: v // whole for k, v in x.items()}
+        cycle = _cycle(open_cells)
+        if cycle is None or len(cycle) % 2:
+            return None
+        up, down = cycle[0::2], cycle[1::2]
+        delta = min(min(whole - x[k] for k in up), min(x[k] for k in down))
+        for k in up:
+            x[k] += delta
+        for k in down:
+            x[k] -= delta
+    return None
+
+
+ROUNDING_UNIT = 10**6  # expected tables are handled in millionths, exactly
+
+
+def _quantize(table: Mapping[tuple[str, str], float]) -> dict[tuple[str, str], int] | None:
+    """``table`` in integer millionths with row and column sums exactly whole numbers
+    (the float errors of the fit moved onto cells farthest from a whole number, so no
+    cell crosses one)."""
+    unit = ROUNDING_UNIT
+    q = {k: max(0, round(v * unit)) for k, v in table.items() if v > 0}
+    if not q:
+        return None
+
+    def slack(k: tuple[str, str]) -> int:
+        return min(q[k] % unit, unit - q[k] % unit)
+
+    rows: dict[str, list[tuple[str, str]]] = {}
+    cols: dict[str, list[tuple[str, str]]] = {}
+    for k in sorted(q):
+        rows.setdefault(k[0], []).append(k)
+        cols.setdefault(k[1], []).append(k)
+    for cells in rows.values():
+        total = sum(q[k] for k in cells)
+        diff = round(total / unit) * unit - total
+        if diff:
+            q[max(cells, key=slack)] += diff
+    for _ in range(4 * len(q)):
+        dc = {
+            c: round(sum(q[k] for k in ks) / unit) * unit - sum(q[k] for k in ks)
+            for c, ks in cols.items()
+        }
+        plus = [c for c, d in dc.items() if d > 0]
+        minus = [c for c, d in dc.items() if d < 0]
+        if not plus or not minus:
+            break
+        c_in, c_out = plus[0], minus[0]
+        movable = [
+            (min(slack((r, c_out)), slack((r, c_in))), r)
+            for r, _c in cols[c_out]
+            if (r, c_in) in q and q[(r, c_out)] > 0
+        ]
+        if not movable:
+            return None
+        _slack, r = max(movable)
+        x = min(dc[c_in], -dc[c_out], q[(r, c_out)])
+        q[(r, c_in)] += x
+        q[(r, c_out)] -= x
+    for groups in (rows, cols):
+        for ks in groups.values():
+            if sum(q[k] for k in ks) % unit:
+                return None
+    if min(q.values()) < 0:
+        return None
+    return q
+
+
+def controlled_rounding(
+    table: Mapping[tuple[str, str], float],
+) -> list[tuple[float, dict[tuple[str, str], int]]] | None:
+    """Unbiased controlled rounding, precomputed: integer tables (each cell the floor or
+    the ceiling of ``table``, every row and column sum the same as the table's) with
+    probabilities whose weighted mean is ``table`` (to a millionth). A convex
+    decomposition of the fractional parts into 0/1 tables, at most one more table than
+    cells, in exact integer arithmetic; a candidate's rng then only picks one table by
+    weight. ``None`` when the margins of ``table`` are not whole numbers."""
+    q = _quantize(table)
+    if q is None:
+        return None
+    unit = ROUNDING_UNIT
+    floor = {k: v // unit for k, v in q.items()}
+    rest = {k: v % unit for k, v in q.items()}
+    whole = unit  # the mass still to be decomposed; rest / whole is a fractional table
+    out: list[tuple[float, dict[tuple[str, str], int]]] = []
+    for _ in range(len(q) + 2):
+        if all(v in (0, whole) for v in rest.values()):
+            out.append((whole / unit, {k: floor[k] + rest[k] // whole for k in q}))
+            return out
+        vertex = _round_vertex(rest, whole)
+        if vertex is None:
+            return None
+        lam = min(
+            rest[k] if vertex[k] else whole - rest[k] for k, v in rest.items() if 0 < v < whole
+        )
+        out.append((lam / unit, {k: floor[k] + vertex[k] for k in q}))
+        rest = {k: v - lam * vertex[k] for k, v in rest.items()}
+        whole -= lam
+    return None
+
+
+def _balanced_layouts(
+    bp: BlueprintSpec, si: int, by_key: dict[tuple[str, str, str], list[PoolItem]]
+) -> tuple[list[list[_Cell]], list[float]]:
+    """Alternative source x band tables of section ``si`` and their cumulative
+    probabilities. Every table keeps the blueprint's counts per source and per band
+    exactly; their mean is ``expected_table`` (cells proportional to supply within
+    the quotas). Derived from the blueprint and the pool only, never from the cohort.
+    Falls back to random pairings of source and band slots when no such table fits."""
+    section = bp.sections[si]
+    rows: dict[str, int] = {}
+    cols: dict[str, int] = {}
+    for src, band, n in section.cells:
+        rows[src] = rows.get(src, 0) + n
+        cols[band] = cols.get(band, 0) + n
+    if ANY in rows or ANY in cols or len(rows) < 2 or len(cols) < 2:
+        return [], []
+    supply = {(r, c): len(by_key.get((section.type, r, c), ())) for r in rows for c in cols}
+    expected = expected_table(rows, cols, supply)
+    parts = controlled_rounding(expected) if expected is not None else None
+    merged: dict[tuple, float] = {}
+    for weight, counts in parts or ():
+        ok = all(0 <= n <= supply[k] for k, n in counts.items())
+        for axis, margin in ((0, rows), (1, cols)):
+            sums: dict[str, int] = {}
+            for k, n in counts.items():
+                sums[k[axis]] = sums.get(k[axis], 0) + n
+            ok = ok and all(sums.get(key, 0) == n for key, n in margin.items())
+        if not ok:
+            merged = {}
+            break
+        key = tuple(sorted((k, n) for k, n in counts.items() if n))
+        merged[key] = merged.get(key, 0.0) + weight
+    merged = {k: w for k, w in merged.items() if w > 1e-12}
+    if not merged:
+        layouts = _layouts(bp, si, by_key)
+        return layouts, [(i + 1) / len(layouts) for i in range(len(layouts))]
+    layouts = []
+    cumulative = []
+    total = sum(merged.values())
+    acc = 0.0
+    for key, weight in sorted(merged.items()):
+        layouts.append(
+            [_Cell(si, r, c, n, by_key.get((section.type, r, c), []), True) for (r, c), n in key]
+        )
+        acc += weight / total
+        cumulative.append(acc)
+    cumulative[-1] = 1.0
+    return layouts, cumulative
 
 
 def prepare(pool: Sequence[PoolItem], blueprint: BlueprintSpec, *, strict: bool = True) -> Plan:
@@ -366,10 +633,12 @@ def prepare(pool: Sequence[PoolItem], blueprint: BlueprintSpec, *, strict: bool 
     plan = Plan(bp, [cells[i] for i in order], len(pool), shortages)
     types = [s.type for s in bp.sections]
     # sections sharing a type draw on the same questions: keep their reference layout
-    plan.layouts = [
-        _layouts(bp, si, by_key) if types.count(s.type) == 1 else []
+    balanced = [
+        _balanced_layouts(bp, si, by_key) if types.count(s.type) == 1 else ([], [])
         for si, s in enumerate(bp.sections)
     ]
+    plan.layouts = [layouts for layouts, _cum in balanced]
+    plan.layout_cum = [cum for _layouts, cum in balanced]
     plan.orders = {it.version_id: _all_orders(it) for it in pool}
     plan.exact_refs = [
         [c for c in plan.cells if c.section == si and c.exact] for si in range(len(bp.sections))
@@ -397,8 +666,8 @@ def _choose_layout(plan: Plan, rng: random.Random, *, reference: bool) -> list[_
         return plan.cells
     rnd = rng.random
     cells: list[_Cell] = []
-    for layouts, ref in zip(plan.layouts, plan.exact_refs, strict=True):
-        cells.extend(layouts[int(rnd() * len(layouts))] if layouts else ref)
+    for layouts, cum, ref in zip(plan.layouts, plan.layout_cum, plan.exact_refs, strict=True):
+        cells.extend(layouts[bisect_right(cum, rnd())] if layouts else ref)
     if plan.wild_cells:
         cells.extend(plan.wild_cells)
     return cells
@@ -516,35 +785,67 @@ def _fit_difficulty(
         return True
     required = set(bp.required_knowledge_points)
     used = {it.version_id for cell in picks for it in cell}
-    for _ in range(2 * n):
-        gap = total - target * n  # > 0: too hard
-        slots = [(ci, j) for ci, cell in enumerate(picks) for j in range(len(cell))]
-        rng.shuffle(slots)
-        swapped = False
-        for ci, j in slots:
-            old = picks[ci][j]
-            if required & old.knowledge_points:
-                continue
-            better = [
-                it
-                for it in layout[ci].items
-                if it.version_id not in used
-                and (it.difficulty < old.difficulty if gap > 0 else it.difficulty > old.difficulty)
-            ]
-            if not better:
-                continue
-            new = better[int(rng.random() * len(better))]
-            picks[ci][j] = new
-            used.discard(old.version_id)
-            used.add(new.version_id)
-            total += new.difficulty - old.difficulty
-            swapped = True
-            break
+    rnd = rng.random
+    groups = [_by_difficulty(plan, cell.items) for cell in layout]
+    # One swap at a time, inside a cell (quotas unchanged): of all the swaps towards
+    # the target, the smallest step in difficulty, chosen at random among equals, so
+    # repairs neither overshoot nor keep drawing the easiest or hardest questions.
+    for _ in range(5 * n):
+        down = total > target * n  # too hard
+        best = 0
+        options: list[tuple[int, int, int]] = []
+        for ci, cell in enumerate(picks):
+            by_diff = groups[ci]
+            for j, old in enumerate(cell):
+                if required & old.knowledge_points:
+                    continue
+                d_old = old.difficulty
+                for d in reversed(by_diff[0]) if down else by_diff[0]:
+                    if (d >= d_old) if down else (d <= d_old):
+                        continue
+                    step = abs(d - d_old)
+                    if best and step > best:
+                        break
+                    if any(it.version_id not in used for it in by_diff[1][d]):
+                        if step < best or not best:
+                            best = step
+                            options = []
+                        options.append((ci, j, d))
+                        break
+        if not options:
+            return False
+        # pick the kind of swap (from difficulty -> to difficulty) first, then a slot:
+        # a paper that is too hard holds more of the hardest questions, and picking
+        # slots alone would keep swapping those out
+        kinds = sorted({(picks[ci][j].difficulty, d) for ci, j, d in options})
+        kind = kinds[int(rnd() * len(kinds))]
+        options = [o for o in options if (picks[o[0]][o[1]].difficulty, o[2]) == kind]
+        ci, j, d = options[int(rnd() * len(options))]
+        free = [it for it in groups[ci][1][d] if it.version_id not in used]
+        old = picks[ci][j]
+        new = free[int(rnd() * len(free))]
+        picks[ci][j] = new
+        used.discard(old.version_id)
+        used.add(new.version_id)
+        total += new.difficulty - old.difficulty
         if abs(total / n - target) <= tol + 1e-9:
             return True
-        if not swapped:
-            return False
     return False
+
+
+def _by_difficulty(
+    plan: Plan, items: list[PoolItem]
+) -> tuple[list[int], dict[int, list[PoolItem]]]:
+    """A cell's items grouped by difficulty (sorted difficulties, groups), cached."""
+    key = id(items)
+    hit = plan.by_difficulty.get(key)
+    if hit is None or hit[2] is not items:
+        groups: dict[int, list[PoolItem]] = {}
+        for it in items:
+            groups.setdefault(it.difficulty, []).append(it)
+        hit = (sorted(groups), groups, items)
+        plan.by_difficulty[key] = hit
+    return hit[0], hit[1]
 
 
 REFERENCE_ROUNDS = 4  # the last rounds use the checked reference table
@@ -603,14 +904,16 @@ def generate_paper(
 
 def draw_probabilities(plan: Plan) -> dict[int, float]:
     """Chance that a candidate's paper draws each question before any repair: the quota
-    of its cell over the cell's size, averaged over the section's layouts. Exposure
-    divided by this shows whether questions of a cell are used equally often."""
+    of its cell over the cell's size, averaged over the section's layouts (by their
+    probabilities). Exposure divided by this shows whether questions of a cell are used
+    equally often."""
     prob: dict[int, float] = {}
     for si, ref in enumerate(plan.exact_refs):
         layouts = plan.layouts[si] if si < len(plan.layouts) else []
+        cum = plan.layout_cum[si] if layouts else [1.0]
         options = layouts or [ref]
-        weight = 1.0 / len(options)
-        for layout in options:
+        for k, layout in enumerate(options):
+            weight = cum[k] - (cum[k - 1] if k else 0.0)
             for cell in layout:
                 if cell.items:
                     p = weight * cell.count / len(cell.items)
@@ -624,6 +927,40 @@ def draw_probabilities(plan: Plan) -> dict[int, float]:
     return prob
 
 
+def _group_exposure(
+    groups: Mapping[str, list[int]],
+    exposure: Mapping[int, int],
+    expected: Mapping[int, float],
+    n: int,
+) -> list[dict]:
+    """Exposure per group of questions (a source, a band): the group's quota per paper,
+    its expected use per question (quota x papers / questions: what equal use within
+    the group would give), the quota-implied range of expected use inside the group,
+    and the actual min/max with their ratio to the group's expected use."""
+    rows = []
+    for key in sorted(groups):
+        vids = groups[key]
+        used = [exposure[v] for v in vids]
+        per_paper = sum(expected.get(v, 0.0) for v in vids)
+        mean_expected = n * per_paper / len(vids)
+        implied = [n * expected.get(v, 0.0) for v in vids]
+        rows.append(
+            {
+                "key": key,
+                "questions": len(vids),
+                "per_paper": round(per_paper, 3),
+                "expected": round(mean_expected, 1),
+                "expected_min": round(min(implied), 1),
+                "expected_max": round(max(implied), 1),
+                "min": min(used),
+                "max": max(used),
+                "min_ratio": round(min(used) / mean_expected, 3) if mean_expected else None,
+                "max_ratio": round(max(used) / mean_expected, 3) if mean_expected else None,
+            }
+        )
+    return rows
+
+
 @dataclass
 class CohortResult:
     papers: dict[int, GeneratedPaper]
@@ -631,16 +968,40 @@ class CohortResult:
     eligible: int
     #: version id -> chance of being drawn by one candidate (``draw_probabilities``)
     expected: dict[int, float] = field(default_factory=dict)
+    #: version id -> (law source code, difficulty band), for exposure per group
+    groups: dict[int, tuple[str, str]] = field(default_factory=dict)
 
     def stats(self) -> dict:
+        """Exposure and difficulty figures of the cohort.
+
+        ``exposure_expected_min/max`` is the range of use the blueprint's quotas imply
+        (each question's draw chance x papers): questions of a source or band whose
+        quota per section is large for its supply are necessarily used more.
+        ``exposure_vs_expected_*`` compares each question with its own implied use,
+        and ``exposure_dispersion`` is the variance of use around it over the binomial
+        variance of independent papers: about 1 means what spread is left is chance.
+        ``exposure_by_source``/``exposure_by_band`` break use down per group."""
         usage = list(self.exposure.values())
         means = [p.mean_difficulty for p in self.papers.values()]
         n = len(self.papers)
+        exp = self.expected
         ratios = [
             self.exposure[vid] / (n * p)
-            for vid, p in self.expected.items()
+            for vid, p in exp.items()
             if p > 0 and vid in self.exposure and n * p >= 20
         ]
+        implied = [n * exp.get(vid, 0.0) for vid in self.exposure]
+        dev = var = 0.0
+        for vid, u in self.exposure.items():
+            p = min(1.0, exp.get(vid, 0.0))
+            dev += (u - n * p) ** 2
+            var += n * p * (1 - p)
+        by_source: dict[str, list[int]] = {}
+        by_band: dict[str, list[int]] = {}
+        for vid in self.exposure:
+            source, band = self.groups.get(vid, (ANY, ANY))
+            by_source.setdefault(source, []).append(vid)
+            by_band.setdefault(band, []).append(vid)
         return {
             "papers": len(self.papers),
             "eligible_questions": self.eligible,
@@ -651,9 +1012,15 @@ class CohortResult:
             "difficulty_min": round(min(means), 3) if means else None,
             "difficulty_max": round(max(means), 3) if means else None,
             "difficulty_spread": round(max(means) - min(means), 3) if means else None,
+            # the range of use the quotas imply (draw chance x papers)
+            "exposure_expected_min": round(min(implied), 1) if implied and n else None,
+            "exposure_expected_max": round(max(implied), 1) if implied and n else None,
             # usage over the quota-implied expectation (questions expected >= 20 times)
             "exposure_vs_expected_min": round(min(ratios), 3) if ratios else None,
             "exposure_vs_expected_max": round(max(ratios), 3) if ratios else None,
+            "exposure_dispersion": round(dev / var, 3) if var > 0 else None,
+            "exposure_by_source": _group_exposure(by_source, self.exposure, exp, n) if n else [],
+            "exposure_by_band": _group_exposure(by_band, self.exposure, exp, n) if n else [],
         }
 
 
@@ -682,7 +1049,17 @@ def generate_cohort(
     finally:
         if gc_was_enabled:
             gc.enable()
-    return CohortResult(papers, exposure, len(exposure), draw_probabilities(plan))
+    band_of = bp.band_of
+    groups = {}
+    for cell in plan.cells:
+        for it in cell.items:
+            groups[it.version_id] = (it.source, band_of(it.difficulty))
+    for layouts in plan.layouts:
+        for layout in layouts:
+            for cell in layout:
+                for it in cell.items:
+                    groups[it.version_id] = (it.source, band_of(it.difficulty))
+    return CohortResult(papers, exposure, len(exposure), draw_probabilities(plan), groups)
 
 
 # ---------------------------------------------------------------- key remapping

@@ -166,11 +166,18 @@ def check_pool(
     }
     if plan.ok and person_ids:
         try:
-            report["stats"] = generate_cohort(plan, seed, person_ids).stats()
+            report["stats"] = _label_sources(generate_cohort(plan, seed, person_ids).stats(), names)
         except InvalidInput as exc:
             report["ok"] = False
             report["error"] = exc.message
     return report
+
+
+def _label_sources(stats: dict, names) -> dict:
+    """Name each source of the per-source exposure rows (``exposure_by_source``)."""
+    for row in stats.get("exposure_by_source") or ():
+        row["label"] = names.get(row["key"], row["key"])
+    return stats
 
 
 def _cell_rows(plan, names) -> list[dict]:
@@ -264,7 +271,7 @@ def generate_papers(
         now=now,
         progress=(lambda done: progress(len(missing) + done, total_steps)) if progress else None,
     )
-    stats = cohort.stats()
+    stats = _label_sources(cohort.stats(), source_names(session))
     pool_ids = sorted(p.version_id for p in pool)
     session.add(
         PaperGeneration(

@@ -3,8 +3,9 @@ from a generated 2,000-question bank under source x type x difficulty quotas, wi
 exposure control and parallel forms.
 
 Prints generation time (target <= 3 s), persistence time on SQLite in a temporary
-database (target <= 15 s), the exposure min/max and the difficulty spread; the last
-line is one JSON object.
+database (target <= 15 s), the exposure min/max (overall, against each question's
+quota-implied use, and per source and band) and the difficulty spread; the last line is
+one JSON object.
 
     .venv/bin/python scripts/bench/papers.py [--papers 10000] [--bank 2000]
 """
@@ -230,8 +231,17 @@ def main() -> None:
         f"exposure: min {stats['exposure_min']} max {stats['exposure_max']} mean "
         f"{stats['exposure_mean']} over {stats['eligible_questions']} eligible questions; "
         f"usage / quota-implied expectation {stats['exposure_vs_expected_min']}.."
-        f"{stats['exposure_vs_expected_max']}"
+        f"{stats['exposure_vs_expected_max']}; quota-implied use "
+        f"{stats['exposure_expected_min']}..{stats['exposure_expected_max']}; dispersion "
+        f"{stats['exposure_dispersion']} (1 = binomial chance)"
     )
+    for group in stats["exposure_by_source"] + stats["exposure_by_band"]:
+        print(
+            f"  {group['key']:<28} {group['questions']:>4} questions, {group['per_paper']:>5} "
+            f"per paper: expected {group['expected']} (quota-implied "
+            f"{group['expected_min']}..{group['expected_max']}), used {group['min']}.."
+            f"{group['max']} = {group['min_ratio']}..{group['max_ratio']} x expected"
+        )
     print(
         f"difficulty: {stats['difficulty_min']}..{stats['difficulty_max']} "
         f"(spread {stats['difficulty_spread']}, target 3.0 +/- 0.2)"

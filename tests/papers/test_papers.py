@@ -122,6 +122,29 @@ def test_late_participant_gets_only_their_paper(session, exam_with_people, make_
     assert rebuild_paper(session, late_paper)["identical"]
 
 
+def test_exposure_is_reported_per_source_in_check_and_generation(session, exam_with_people):
+    exam, *_ = exam_with_people
+    report = check_pool(session, exam)
+    assert report["ok"]
+    rows = {r["key"]: r for r in report["stats"]["exposure_by_source"]}
+    assert set(rows) == {"criminal_law", "supervision_law"}
+    assert {r["label"] for r in rows.values()} == {"刑法", "监察法"}
+    for r in rows.values():
+        # 5 of the 10 questions of every paper per source, 5 papers; of a source's 40
+        # questions those of bands a section asks for are eligible
+        assert 0 < r["questions"] <= 40 and r["per_paper"] == pytest.approx(5)
+        assert r["expected"] == pytest.approx(5 * 5 / r["questions"], abs=0.05)
+        assert r["min"] <= r["max"]
+        assert r["expected_min"] <= r["expected"] <= r["expected_max"]
+    assert {b["key"] for b in report["stats"]["exposure_by_band"]} == {"easy", "medium", "hard"}
+    generated = generate_papers(session, exam, now=NOW)
+    gen = session.scalar(select(PaperGeneration).where(PaperGeneration.exam_id == exam.id))
+    assert gen.stats["exposure_by_source"] == generated["stats"]["exposure_by_source"]
+    assert gen.stats["exposure_by_source"][0]["label"] in ("刑法", "监察法")
+    # the dry run and the real run draw the same papers
+    assert generated["stats"]["exposure_max"] == report["stats"]["exposure_max"]
+
+
 def test_check_pool_names_short_cells(
     session, sources, make_question, make_blueprint, make_exam, make_person
 ):
