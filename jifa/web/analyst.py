@@ -265,7 +265,13 @@ def draw_roster(draw_id: int):
 @bp.get("/draws/<int:draw_id>/verify")
 @roles_required(*ROLES)
 def draw_verify(draw_id: int):
-    return {"ok": True, "data": draws.verify(db(), _draw(draw_id))}
+    """JSON for scripts; a readable page for a browser (which prefers text/html)."""
+    d = _draw(draw_id)
+    data = draws.verify(db(), d)
+    wants_html = request.accept_mimetypes.best_match(["application/json", "text/html"])
+    if request.args.get("format") != "json" and wants_html == "text/html":
+        return render_template("analyst/verify.html", d=d, report=data)
+    return {"ok": True, "data": data}
 
 
 @bp.get("/draws/<int:draw_id>/announcement/<which>")
