@@ -11,12 +11,14 @@ the server before submission.
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import and_, bindparam, func, insert, select, update
+from sqlalchemy import Text, and_, bindparam, cast, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
@@ -55,6 +57,23 @@ def _iso(value: dt.datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
+def _json_text(column):
+    """A JSON column read as its text, decoded by ``_json`` (cached per distinct text:
+    the same options, keys and option orders recur on every paper of an exam)."""
+    return cast(column, Text)
+
+
+@functools.lru_cache(maxsize=16384)
+def _json_cached(text: str) -> Any:
+    return json.loads(text)
+
+
+def _json(text: str | None) -> Any:
+    """Decode a JSON text (results are shared between callers: read them, never
+    mutate them)."""
+    return None if text is None else _json_cached(text)
+
+
 def _item_key(
     item_type: str,
     answer: Any,
@@ -80,8 +99,14 @@ def _displayed_options(options: list, option_order: list) -> list[dict]:
     return [{"key": chr(65 + i), "text": by_key.get(k, "")} for i, k in enumerate(order)]
 
 
+_OWNED_ATTEMPT = (
+    select(Attempt).options(joinedload(Attempt.exam)).where(Attempt.id == bindparam("attempt_id"))
+)
+
+
 def get_owned_attempt(session: Session, attempt_id: int, person_id: int) -> Attempt:
-    attempt = session.get(Attempt, attempt_id)
+    # the exam comes in the same read: every caller looks at its deadline or policies
+    attempt = session.execute(_OWNED_ATTEMPT, {"attempt_id": attempt_id}).scalar_one_or_none()
     if attempt is None:
         raise NotFound("未找到该作答记录。")
     if attempt.person_id != person_id:
@@ -242,23 +267,14 @@ def start_or_resume(
     The attempt limit holds under concurrency: a second simultaneous start collides on
     the unique (exam, person, attempt_no) and gets the attempt the first one created.
     """
-    exam = session.get(Exam, exam_id)
-    if exam is None:
+    # one read for the exam, the person's enrolment and pre-generated paper
+    found = session.execute(_START_READ, {"exam_id": exam_id, "person_id": person_id}).first()
+    if found is None:
         raise NotFound("未找到该考试。")
-    participant = session.scalar(
-        select(Participant).where(
-            Participant.exam_id == exam_id, Participant.person_id == person_id
-        )
-    )
-    if participant is None:
+    exam = found.Exam
+    if found.participant_id is None:
         raise NotFound("您不在该考试的考生名单中。")
-    existing = list(
-        session.scalars(
-            select(Attempt)
-            .where(Attempt.exam_id == exam_id, Attempt.person_id == person_id)
-            .order_by(Attempt.attempt_no)
-        )
-    )
+    existing = list(session.scalars(_PERSON_ATTEMPTS, {"exam_id": exam_id, "person_id": person_id}))
     for attempt in existing:
         finalize_if_expired(session, attempt, now)
     current = next((a for a in existing if a.status == IN_PROGRESS), None)
@@ -274,45 +290,93 @@ def start_or_resume(
         raise Conflict("考试已结束。")
     if len(existing) >= exam.max_attempts:
         raise Conflict("您的作答次数已用完。")
-    paper = session.scalar(
-        select(Paper).where(Paper.exam_id == exam_id, Paper.person_id == person_id)
-    )
-    if paper is None:
+    if found.paper_id is None:
         raise Conflict("您的试卷尚未生成，请联系考试组织单位。")
 
     attempt_no = len(existing) + 1
-    attempt = Attempt(
-        exam_id=exam.id,
-        person_id=person_id,
-        paper_id=paper.id,
-        unit_id=participant.unit_id,
-        attempt_no=attempt_no,
-        status=IN_PROGRESS,
-        started_at=now,
-        deadline_at=timing.deadline(
-            now, exam.duration_minutes, participant.extra_minutes, exam.closes_at
+    values = {
+        "exam_id": exam.id,
+        "person_id": person_id,
+        "paper_id": found.paper_id,
+        "unit_id": found.unit_id,
+        "attempt_no": attempt_no,
+        "status": IN_PROGRESS,
+        "started_at": now,
+        "deadline_at": timing.deadline(
+            now, exam.duration_minutes, found.extra_minutes, exam.closes_at
         ),
-        last_seq=0,
-        client_token=client_token,
-    )
-    try:
-        with session.begin_nested():
-            session.add(attempt)
-            session.flush()
-    except IntegrityError:
-        # another request (second tab) created this attempt at the same moment
-        winner = session.scalar(
-            select(Attempt).where(
-                Attempt.exam_id == exam_id,
-                Attempt.person_id == person_id,
-                Attempt.attempt_no == attempt_no,
-            )
+        "last_seq": 0,
+        "client_token": client_token[:64] if client_token else None,
+    }
+    attempt = _insert_attempt(session, values)
+    if attempt is not None:
+        set_committed_value(attempt, "exam", exam)  # already loaded: no lazy SELECT
+        return attempt
+    # another request (second tab) created this attempt at the same moment
+    winner = session.scalar(
+        select(Attempt).where(
+            Attempt.exam_id == exam_id,
+            Attempt.person_id == person_id,
+            Attempt.attempt_no == attempt_no,
         )
-        if winner is None or winner.status != IN_PROGRESS:  # pragma: no cover - defensive
-            raise Conflict("您的作答次数已用完。") from None
-        _note_client(session, winner, client_token, now=now, ip=ip, user_agent=user_agent)
-        return winner
-    return attempt
+    )
+    if winner is None or winner.status != IN_PROGRESS:  # pragma: no cover - defensive
+        raise Conflict("您的作答次数已用完。")
+    _note_client(session, winner, client_token, now=now, ip=ip, user_agent=user_agent)
+    return winner
+
+
+_START_READ = (
+    select(
+        Exam,
+        Participant.id.label("participant_id"),
+        Participant.unit_id,
+        Participant.extra_minutes,
+        Paper.id.label("paper_id"),
+    )
+    .outerjoin(
+        Participant,
+        and_(Participant.exam_id == Exam.id, Participant.person_id == bindparam("person_id")),
+    )
+    .outerjoin(Paper, and_(Paper.exam_id == Exam.id, Paper.person_id == bindparam("person_id")))
+    .where(Exam.id == bindparam("exam_id"))
+)
+_PERSON_ATTEMPTS = (
+    select(Attempt)
+    .where(Attempt.exam_id == bindparam("exam_id"), Attempt.person_id == bindparam("person_id"))
+    .order_by(Attempt.attempt_no)
+)
+_ATTEMPT_INSERTS: dict[str, Any] = {}
+
+
+def _insert_attempt(session: Session, values: dict) -> Attempt | None:
+    """Insert the attempt unless (exam, person, attempt_no) exists; ``None`` if another
+    request got there first. One ``INSERT .. ON CONFLICT DO NOTHING RETURNING`` (no
+    savepoint, no unit-of-work flush) on PostgreSQL and SQLite."""
+    dialect = session.get_bind().dialect.name
+    stmt = _ATTEMPT_INSERTS.get(dialect)
+    if stmt is None:
+        if dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert as dialect_insert
+        elif dialect == "sqlite":
+            from sqlalchemy.dialects.sqlite import insert as dialect_insert
+        else:  # pragma: no cover - other databases: savepoint and flush
+            attempt = Attempt(**values)
+            try:
+                with session.begin_nested():
+                    session.add(attempt)
+                    session.flush()
+            except IntegrityError:
+                return None
+            return attempt
+        stmt = _ATTEMPT_INSERTS[dialect] = (
+            dialect_insert(Attempt)
+            .on_conflict_do_nothing(
+                index_elements=[Attempt.exam_id, Attempt.person_id, Attempt.attempt_no]
+            )
+            .returning(Attempt)
+        )
+    return session.scalars(stmt, [values]).first()
 
 
 def _note_client(
@@ -344,31 +408,48 @@ def _note_client(
 # ------------------------------------------------------------------ payloads
 
 
-def _paper_rows(session: Session, paper_id: int):
-    return session.execute(
-        select(
-            PaperItem.id,
-            PaperItem.position,
-            PaperItem.section,
-            PaperItem.points,
-            PaperItem.option_order,
-            QuestionVersion.type,
-            QuestionVersion.stem,
-            QuestionVersion.options,
-            QuestionVersion.answer,
-        )
-        .join(QuestionVersion, QuestionVersion.id == PaperItem.question_version_id)
-        .where(PaperItem.paper_id == paper_id)
-        .order_by(PaperItem.position)
-    ).all()
+_PAPER_ROWS = (
+    select(
+        PaperItem.id,
+        PaperItem.position,
+        PaperItem.points,
+        _json_text(PaperItem.option_order),
+        QuestionVersion.type,
+        QuestionVersion.stem,
+        _json_text(QuestionVersion.options),
+        _json_text(QuestionVersion.answer),
+        Answer.id,
+        _json_text(Answer.response),
+        Answer.flagged,
+        Answer.seq,
+    )
+    .join(QuestionVersion, QuestionVersion.id == PaperItem.question_version_id)
+    .outerjoin(
+        Answer,
+        and_(Answer.paper_item_id == PaperItem.id, Answer.attempt_id == bindparam("attempt_id")),
+    )
+    .where(PaperItem.paper_id == bindparam("paper_id"))
+    .order_by(PaperItem.position)
+)
 
 
-def saved_answers(session: Session, attempt_id: int):
-    return session.execute(
-        select(Answer.paper_item_id, Answer.response, Answer.flagged, Answer.seq).where(
-            Answer.attempt_id == attempt_id
-        )
-    ).all()
+class SavedAnswer(NamedTuple):
+    paper_item_id: int
+    response: Any
+    flagged: bool
+    seq: int
+
+
+_SAVED_ANSWERS = select(
+    Answer.paper_item_id, _json_text(Answer.response), Answer.flagged, Answer.seq
+).where(Answer.attempt_id == bindparam("attempt_id"))
+
+
+def saved_answers(session: Session, attempt_id: int) -> list[SavedAnswer]:
+    rows = session.execute(_SAVED_ANSWERS, {"attempt_id": attempt_id})
+    return [
+        SavedAnswer(item, _json(response), flagged, seq) for item, response, flagged, seq in rows
+    ]
 
 
 def status_payload(attempt: Attempt, now: dt.datetime, answers=None) -> dict:
@@ -397,24 +478,44 @@ def status_payload(attempt: Attempt, now: dt.datetime, answers=None) -> dict:
 
 
 def candidate_payload(session: Session, attempt: Attempt, now: dt.datetime) -> dict:
-    """Everything the paper page needs, and nothing that reveals the key."""
+    """Everything the paper page needs, and nothing that reveals the key: one read of
+    the paper's items with their question versions and saved answers."""
     exam = attempt.exam
-    questions = []
-    for row in _paper_rows(session, attempt.paper_id):
+    questions, answers = [], []
+    rows = session.connection().execute(
+        _PAPER_ROWS, {"attempt_id": attempt.id, "paper_id": attempt.paper_id}
+    )
+    for (
+        item_id,
+        position,
+        points,
+        order,
+        typ,
+        stem,
+        options,
+        key,
+        answer_id,
+        response,
+        flagged,
+        seq,
+    ) in rows:
         q = {
-            "id": row.id,
-            "number": row.position,
-            "type": row.type,
-            "stem": row.stem,
-            "points": row.points,
-            "options": _displayed_options(row.options, row.option_order)
-            if row.type in ("single", "multiple")
+            "id": item_id,
+            "number": position,
+            "type": typ,
+            "stem": stem,
+            "points": points,
+            "options": _displayed_options(_json(options), _json(order))
+            if typ in ("single", "multiple")
             else [],
         }
-        if row.type == "fill_blank":
-            q["blanks"] = len(row.answer) if isinstance(row.answer, list) else 1
+        if typ == "fill_blank":
+            key = _json(key)
+            q["blanks"] = len(key) if isinstance(key, list) else 1
         questions.append(q)
-    data = status_payload(attempt, now, saved_answers(session, attempt.id))
+        if answer_id is not None:
+            answers.append(SavedAnswer(item_id, _json(response), flagged, seq))
+    data = status_payload(attempt, now, answers)
     data.update(
         {
             "exam": {
@@ -649,12 +750,12 @@ _SCORE_ROWS = (
         PaperItem.id,
         PaperItem.section,
         PaperItem.points,
-        PaperItem.option_order,
+        _json_text(PaperItem.option_order),
         QuestionVersion.type,
-        QuestionVersion.options,
-        QuestionVersion.answer,
-        Answer.id.label("answer_id"),
-        Answer.response,
+        _json_text(QuestionVersion.options),
+        _json_text(QuestionVersion.answer),
+        Answer.id,
+        _json_text(Answer.response),
     )
     .join(QuestionVersion, QuestionVersion.id == PaperItem.question_version_id)
     .outerjoin(
@@ -664,6 +765,7 @@ _SCORE_ROWS = (
     .where(PaperItem.paper_id == bindparam("paper_id"))
 )
 _ANSWERS = Answer.__table__
+_INSERT_ANSWERS = insert(_ANSWERS)
 _SET_MARKS = (
     update(_ANSWERS)
     .where(_ANSWERS.c.id == bindparam("b_id"))
@@ -692,22 +794,19 @@ def _score_paper(
     UPDATE. Returns ``(score, max_score, passed)``."""
     updates, inserts = [], []
     total = max_total = 0.0
-    for row in conn.execute(_SCORE_ROWS, {"attempt_id": attempt_id, "paper_id": paper_id}):
-        key = _item_key(
-            row.type, row.answer, row.points, row.option_order, row.options, spec, row.section
-        )
-        result = check_answer(row.response, key)
+    rows = conn.execute(_SCORE_ROWS, {"attempt_id": attempt_id, "paper_id": paper_id})
+    for item_id, section, points, order, typ, options, answer, answer_id, response in rows:
+        key = _item_key(typ, _json(answer), points, _json(order), _json(options), spec, section)
+        result = check_answer(_json(response), key)
         total += result.marks
         max_total += result.max_marks
-        if row.answer_id is not None:
-            updates.append(
-                {"b_id": row.answer_id, "b_marks": result.marks, "b_ok": result.is_correct}
-            )
+        if answer_id is not None:
+            updates.append({"b_id": answer_id, "b_marks": result.marks, "b_ok": result.is_correct})
         else:
             inserts.append(
                 {
                     "attempt_id": attempt_id,
-                    "paper_item_id": row.id,
+                    "paper_item_id": item_id,
                     "response": None,
                     "flagged": False,
                     "seq": 0,
@@ -719,7 +818,7 @@ def _score_paper(
     if updates:
         conn.execute(_SET_MARKS, updates)
     if inserts:
-        conn.execute(insert(_ANSWERS), inserts)
+        conn.execute(_INSERT_ANSWERS, inserts)
     score, max_score = round(total, 4), round(max_total, 4)
     passed = score >= pass_mark
     conn.execute(
