@@ -9,9 +9,11 @@ from flask import Flask, url_for
 CST = dt.timezone(dt.timedelta(hours=8), "CST")
 
 
-def local_time(value: dt.datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
-    if value is None:
+def local_time(value: dt.datetime | str | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    if not value:
         return "—"
+    if isinstance(value, str):  # ISO strings from JSON-shaped service results
+        value = dt.datetime.fromisoformat(value)
     return value.astimezone(CST).strftime(fmt)
 
 
