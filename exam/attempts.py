@@ -18,7 +18,7 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import Text, and_, bindparam, cast, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session, joinedload, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
@@ -351,9 +351,11 @@ _ATTEMPT_INSERTS: dict[str, Any] = {}
 
 def _insert_attempt(session: Session, values: dict) -> Attempt | None:
     """Insert the attempt unless (exam, person, attempt_no) exists; ``None`` if another
-    request got there first. One ``INSERT .. ON CONFLICT DO NOTHING RETURNING`` (no
-    savepoint, no unit-of-work flush) on PostgreSQL and SQLite."""
-    dialect = session.get_bind().dialect.name
+    request got there first. One Core ``INSERT .. ON CONFLICT DO NOTHING RETURNING id``
+    (no savepoint, no unit-of-work flush) on PostgreSQL and SQLite; the returned
+    ``Attempt`` is built from the inserted values and attached without a SELECT."""
+    conn = session.connection()
+    dialect = conn.dialect.name
     stmt = _ATTEMPT_INSERTS.get(dialect)
     if stmt is None:
         if dialect == "postgresql":
@@ -370,13 +372,19 @@ def _insert_attempt(session: Session, values: dict) -> Attempt | None:
                 return None
             return attempt
         stmt = _ATTEMPT_INSERTS[dialect] = (
-            dialect_insert(Attempt)
-            .on_conflict_do_nothing(
-                index_elements=[Attempt.exam_id, Attempt.person_id, Attempt.attempt_no]
-            )
-            .returning(Attempt)
+            dialect_insert(_ATTEMPTS)
+            .on_conflict_do_nothing(index_elements=["exam_id", "person_id", "attempt_no"])
+            .returning(_ATTEMPTS.c.id)
         )
-    return session.scalars(stmt, [values]).first()
+    new_id = conn.execute(stmt, values).scalar()
+    if new_id is None:
+        return None
+    row = dict.fromkeys(_ATTEMPTS.c.keys())  # columns not given are NULL, as inserted
+    row.update(values, id=new_id)
+    attempt = Attempt(**row)
+    make_transient_to_detached(attempt)  # "this row exists": persistent once added
+    session.add(attempt)
+    return attempt
 
 
 def _note_client(
@@ -529,6 +537,52 @@ def candidate_payload(session: Session, attempt: Attempt, now: dt.datetime) -> d
         }
     )
     return data
+
+
+class PaperPage(NamedTuple):
+    """What the paper page's HTML shell needs (the questions come from the API)."""
+
+    id: int
+    exam_id: int
+    exam: Any  # .title, .navigation
+
+
+class _PageExam(NamedTuple):
+    title: str
+    navigation: str
+
+
+_PAGE_ROW = (
+    select(
+        Attempt.person_id,
+        Attempt.status,
+        Attempt.deadline_at,
+        Attempt.exam_id,
+        Exam.grace_seconds,
+        Exam.title,
+        Exam.navigation,
+    )
+    .join(Exam, Exam.id == Attempt.exam_id)
+    .where(Attempt.id == bindparam("attempt_id"))
+)
+
+
+def paper_page(
+    session: Session, attempt_id: int, person_id: int, now: dt.datetime
+) -> PaperPage | None:
+    """The paper page of an attempt still in progress, from one light read; ``None``
+    once it is submitted (an expired attempt is finalized here first)."""
+    row = session.execute(_PAGE_ROW, {"attempt_id": attempt_id}).one_or_none()
+    if row is None:
+        raise NotFound("未找到该作答记录。")
+    if row.person_id != person_id:
+        raise PermissionDenied("这不是您的作答记录。")
+    if row.status != IN_PROGRESS:
+        return None
+    if timing.is_expired(row.deadline_at, row.grace_seconds, now):
+        finalize_if_expired(session, get_owned_attempt(session, attempt_id, person_id), now)
+        return None
+    return PaperPage(attempt_id, row.exam_id, _PageExam(row.title, row.navigation))
 
 
 # ------------------------------------------------------------------ autosave
@@ -779,6 +833,31 @@ _SET_SCORE = (
 )
 
 
+@functools.lru_cache(maxsize=4096)
+def _check_texts(
+    typ: str,
+    answer_t: str,
+    points: float,
+    order_t: str | None,
+    options_t: str | None,
+    section_t: str,
+    response_t: str | None,
+) -> tuple[float, float, bool]:
+    """``check_answer`` on the stored JSON texts of one item and response: pure, so
+    memoized (the same item, option order and response recur across an exam's
+    attempts). Returns ``(marks, max_marks, is_correct)``."""
+    key = ItemKey(
+        type=typ,
+        answer=_json(answer_t),
+        points=float(points),
+        option_order=tuple(_json(order_t) or ()),
+        authored_keys=tuple(o["key"] for o in (_json(options_t) or [])),
+        section=_json(section_t),
+    )
+    result = check_answer(_json(response_t), key)
+    return result.marks, result.max_marks, result.is_correct
+
+
 def _score_paper(
     conn,
     attempt_id: int,
@@ -794,14 +873,19 @@ def _score_paper(
     UPDATE. Returns ``(score, max_score, passed)``."""
     updates, inserts = [], []
     total = max_total = 0.0
+    sections: dict[int, str] = {}
     rows = conn.execute(_SCORE_ROWS, {"attempt_id": attempt_id, "paper_id": paper_id})
     for item_id, section, points, order, typ, options, answer, answer_id, response in rows:
-        key = _item_key(typ, _json(answer), points, _json(order), _json(options), spec, section)
-        result = check_answer(_json(response), key)
-        total += result.marks
-        max_total += result.max_marks
+        section_t = sections.get(section)
+        if section_t is None:
+            section_t = sections[section] = json.dumps(section_spec(spec, section), sort_keys=True)
+        marks, max_marks, is_correct = _check_texts(
+            typ, answer, points, order, options, section_t, response
+        )
+        total += marks
+        max_total += max_marks
         if answer_id is not None:
-            updates.append({"b_id": answer_id, "b_marks": result.marks, "b_ok": result.is_correct})
+            updates.append({"b_id": answer_id, "b_marks": marks, "b_ok": is_correct})
         else:
             inserts.append(
                 {
@@ -811,8 +895,8 @@ def _score_paper(
                     "flagged": False,
                     "seq": 0,
                     "saved_at": blank_saved_at,
-                    "marks": result.marks,
-                    "is_correct": result.is_correct,
+                    "marks": marks,
+                    "is_correct": is_correct,
                 }
             )
     if updates:

@@ -62,12 +62,10 @@ def start(exam_id: int):
 @bp.get("/attempt/<int:attempt_id>")
 @login_required
 def paper(attempt_id: int):
-    session = db()
-    attempt = svc.get_owned_attempt(session, attempt_id, _person_id())
-    svc.finalize_if_expired(session, attempt, utcnow())
-    if attempt.status != svc.IN_PROGRESS:
-        return redirect(url_for("runner.result", attempt_id=attempt.id))
-    return render_template("runner/paper.html", attempt=attempt, person=g.user.person)
+    page = svc.paper_page(db(), attempt_id, _person_id(), utcnow())
+    if page is None:
+        return redirect(url_for("runner.result", attempt_id=attempt_id))
+    return render_template("runner/paper.html", attempt=page, person=g.user.person)
 
 
 @bp.get("/attempt/<int:attempt_id>/result")
