@@ -57,7 +57,17 @@ def demo(runner, session, tmp_path):
     drawn = runner.invoke(["sample", "draw", draw_id, "--entropy", "31415926535897932384"])
     assert drawn.exit_code == 0, drawn.output
     assert session.get(SamplingDraw, int(draw_id)).seed
-    return {"exam_id": exam_id, "draw_id": int(draw_id)}
+    # an exam of 城关镇 without candidates: every page must have an empty state, not a 500
+    empty = runner.invoke(
+        ["exam", "create", "--title", "城关镇空白考试", "--blueprint", "xk-demo", "--owner", "T01",
+         "--opens", "2026-12-01 09:00", "--closes", "2026-12-02 09:00", "--duration", "60", "--json"]
+    )  # fmt: skip
+    assert empty.exit_code == 0, empty.output
+    return {
+        "exam_id": exam_id,
+        "draw_id": int(draw_id),
+        "empty_id": json.loads(empty.output)["exam_id"],
+    }
 
 
 def _start_urls(app) -> list[str]:
@@ -127,22 +137,28 @@ def test_crawl_as_role(app, demo, role):
     assert not dead, f"{role} is shown links it may not follow: {dead}"
 
     ok = {u for u, s in statuses.items() if s == 200}
-    exam, draw = demo["exam_id"], demo["draw_id"]
+    exam, draw, empty = demo["exam_id"], demo["draw_id"], demo["empty_id"]
     expected = {
         "anonymous": {"/", "/login"},
         "candidate": {"/", "/exam/", "/password"},
         "unit_admin": {"/admin/", "/admin/people", f"/admin/exams/{exam}",
-                       f"/admin/exams/{exam}/monitor", f"/admin/exams/{exam}/results"},
+                       f"/admin/exams/{exam}/monitor", f"/admin/exams/{exam}/results",
+                       f"/admin/exams/{empty}/monitor", f"/papers/exams/{empty}"},
         "analyst": {"/bank/", "/papers/", "/analysis/", f"/analysis/exams/{exam}",
                     f"/analysis/draws/{draw}", "/admin/people"},
         "admin": {"/bank/", "/bank/laws", "/bank/stats", "/papers/", f"/papers/exams/{exam}",
                   "/admin/audit", "/admin/users", f"/admin/exams/{exam}/monitor",
-                  f"/analysis/exams/{exam}", f"/analysis/draws/{draw}"},
+                  f"/analysis/exams/{exam}", f"/analysis/draws/{draw}",
+                  f"/admin/exams/{empty}", f"/admin/exams/{empty}/results"},
     }[role]  # fmt: skip
     assert expected <= ok, f"{role} did not reach {sorted(expected - ok)}"
     if role in ("admin", "analyst"):
         assert any(u.startswith("/bank/q/") for u in ok)
         assert any(u.startswith("/papers/blueprints/") for u in ok)
+        # no analysis link for an exam without answers, but the page explains itself
+        stats = client.get(f"/analysis/exams/{empty}")
+        assert stats.status_code == 200
+        assert "尚无已交卷的作答" in stats.get_data(as_text=True)
 
 
 def test_unit_admin_sees_only_own_units_people(app, demo, session):

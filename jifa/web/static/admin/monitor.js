@@ -22,6 +22,11 @@
     var m = Math.floor(seconds / 60), s = seconds % 60;
     return m + " 分 " + (s < 10 ? "0" : "") + s + " 秒";
   }
+  function emptyRow(tbody, span, text) {
+    var tr = document.createElement("tr"), td = document.createElement("td");
+    td.colSpan = span; td.className = "muted"; td.textContent = text;
+    tr.appendChild(td); tbody.appendChild(tr);
+  }
   function render(data) {
     Object.keys(data.totals).forEach(function (k) {
       var el = root.querySelector('[data-total="' + k + '"]');
@@ -34,6 +39,7 @@
       [u.unit, u.enrolled, u.started, u.in_progress, u.submitted, u.absent].forEach(function (v) { cell(tr, v); });
       units.appendChild(tr);
     });
+    if (!data.units.length) emptyRow(units, 6, "尚无考生。");
     var rows = document.getElementById("candidate-rows");
     rows.replaceChildren();
     data.candidates.forEach(function (c) {
@@ -48,6 +54,7 @@
       if (c.integrity_events > 0) tr.className = "warn";
       rows.appendChild(tr);
     });
+    if (!data.candidates.length) emptyRow(rows, 9, "尚无考生。请在考试页面增加考生。");
     document.getElementById("updated").textContent = clock(data.now);
   }
   function refresh() {
