@@ -16,7 +16,7 @@ import json
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from sqlalchemy import Text, and_, bindparam, cast, func, insert, select, update
+from sqlalchemy import Text, and_, bindparam, cast, func, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
@@ -40,6 +40,7 @@ from exam.models import (
 )
 from exam.scoring import ItemKey, check_answer, kind_of, section_spec
 from jifa.audit import Actor, record
+from jifa.db import UTCDateTime
 from jifa.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from question_bank.models import Article, Citation, LawRevision, LawSource, QuestionVersion
 
@@ -64,14 +65,14 @@ def _json_text(column):
 
 
 @functools.lru_cache(maxsize=16384)
-def _json_cached(text: str) -> Any:
-    return json.loads(text)
+def _json_cached(raw: str) -> Any:
+    return json.loads(raw)
 
 
-def _json(text: str | None) -> Any:
+def _json(raw: str | None) -> Any:
     """Decode a JSON text (results are shared between callers: read them, never
     mutate them)."""
-    return None if text is None else _json_cached(text)
+    return None if raw is None else _json_cached(raw)
 
 
 def _item_key(
@@ -858,6 +859,26 @@ def _check_texts(
     return result.marks, result.max_marks, result.is_correct
 
 
+_PG_WRITE_SCORE = text(
+    """
+    WITH marks AS (
+        INSERT INTO answers
+            (attempt_id, paper_item_id, response, flagged, seq, saved_at, marks, is_correct)
+        SELECT :attempt_id, u.item_id, CAST('null' AS JSON), false, 0, :saved_at, u.marks, u.ok
+        FROM unnest(
+            CAST(:item_ids AS INTEGER[]),
+            CAST(:marks AS DOUBLE PRECISION[]),
+            CAST(:oks AS BOOLEAN[])
+        ) AS u(item_id, marks, ok)
+        ON CONFLICT (attempt_id, paper_item_id)
+        DO UPDATE SET marks = excluded.marks, is_correct = excluded.is_correct
+    )
+    UPDATE attempts SET score = :score, max_score = :max_score, passed = :passed
+    WHERE id = :attempt_id
+    """
+).bindparams(bindparam("saved_at", type_=UTCDateTime()))
+
+
 def _score_paper(
     conn,
     attempt_id: int,
@@ -868,10 +889,11 @@ def _score_paper(
     blank_saved_at: dt.datetime,
 ) -> tuple[float, float, bool]:
     """Score an attempt in one pass over one read (paper items joined with their
-    question versions and saved answers); write the marks with one executemany UPDATE
-    (plus one INSERT of blank rows for unanswered items) and the score with one
-    UPDATE. Returns ``(score, max_score, passed)``."""
-    updates, inserts = [], []
+    question versions and saved answers). PostgreSQL: the marks (an upsert over arrays:
+    blank rows for unanswered items) and the score in one statement; elsewhere one
+    executemany UPDATE, one INSERT of blank rows and one UPDATE of the score.
+    Returns ``(score, max_score, passed)``."""
+    marked: list[tuple[int, int | None, float, bool]] = []
     total = max_total = 0.0
     sections: dict[int, str] = {}
     rows = conn.execute(_SCORE_ROWS, {"attempt_id": attempt_id, "paper_id": paper_id})
@@ -884,27 +906,44 @@ def _score_paper(
         )
         total += marks
         max_total += max_marks
-        if answer_id is not None:
-            updates.append({"b_id": answer_id, "b_marks": marks, "b_ok": is_correct})
-        else:
-            inserts.append(
-                {
-                    "attempt_id": attempt_id,
-                    "paper_item_id": item_id,
-                    "response": None,
-                    "flagged": False,
-                    "seq": 0,
-                    "saved_at": blank_saved_at,
-                    "marks": marks,
-                    "is_correct": is_correct,
-                }
-            )
-    if updates:
-        conn.execute(_SET_MARKS, updates)
-    if inserts:
-        conn.execute(_INSERT_ANSWERS, inserts)
+        marked.append((item_id, answer_id, marks, is_correct))
     score, max_score = round(total, 4), round(max_total, 4)
     passed = score >= pass_mark
+    if conn.dialect.name == "postgresql":
+        # one round trip: the marks as one upsert over arrays, and the score
+        conn.execute(
+            _PG_WRITE_SCORE,
+            {
+                "attempt_id": attempt_id,
+                "saved_at": blank_saved_at,
+                "item_ids": [m[0] for m in marked],
+                "marks": [m[2] for m in marked],
+                "oks": [m[3] for m in marked],
+                "score": score,
+                "max_score": max_score,
+                "passed": passed,
+            },
+        )
+        return score, max_score, passed
+    updates = [{"b_id": a, "b_marks": m, "b_ok": ok} for _, a, m, ok in marked if a is not None]
+    if updates:
+        conn.execute(_SET_MARKS, updates)
+    inserts = [
+        {
+            "attempt_id": attempt_id,
+            "paper_item_id": item_id,
+            "response": None,
+            "flagged": False,
+            "seq": 0,
+            "saved_at": blank_saved_at,
+            "marks": m,
+            "is_correct": ok,
+        }
+        for item_id, a, m, ok in marked
+        if a is None
+    ]
+    if inserts:
+        conn.execute(_INSERT_ANSWERS, inserts)
     conn.execute(
         _SET_SCORE, {"b_id": attempt_id, "b_score": score, "b_max": max_score, "b_passed": passed}
     )
