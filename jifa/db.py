@@ -81,13 +81,14 @@ class _QueuedConnection(sqlite3.Connection):
         if self.lock_path is None or self._lock_fd is not None:
             return
         fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o600)
-        deadline = time.monotonic() + self.queue_timeout
+        start = time.monotonic()
         while True:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 break
             except BlockingIOError:
-                if time.monotonic() > deadline:
+                waited = time.monotonic() - start
+                if waited > self.queue_timeout:
                     os.close(fd)
                     raise sqlite3.OperationalError("database is locked") from None
                 time.sleep(0.0002)
@@ -133,7 +134,9 @@ def make_engine(url: str, **kwargs) -> Engine:
         engine = create_engine(url, **kwargs)
         _configure_sqlite(engine, lock_path)
         return engine
-    kwargs.setdefault("pool_pre_ping", True)
+    # No pre-ping: it costs a round trip per request; a dropped connection invalidates
+    # the pool on first use and the next checkout reconnects.
+    kwargs.setdefault("pool_recycle", 3600)
     return create_engine(url, **kwargs)
 
 

@@ -24,6 +24,8 @@ def create_app(config: dict | None = None) -> Flask:
         SESSION_COOKIE_SECURE=bool(settings["SECURE_COOKIES"]),
         SESSION_COOKIE_NAME="jifa_session",
         PERMANENT_SESSION_LIFETIME=dt.timedelta(hours=12),
+        # The cookie is re-signed only when the session changes (not on every autosave).
+        SESSION_REFRESH_EACH_REQUEST=False,
         WTF_CSRF_TIME_LIMIT=None,  # tokens live as long as the session
         WTF_CSRF_SSL_STRICT=bool(settings["SECURE_COOKIES"]),
         MAX_CONTENT_LENGTH=32 * 1024 * 1024,

@@ -97,7 +97,8 @@ def _load_user() -> None:
     if uid is None:
         g.user = None
         return
-    rows = db().execute(_IDENTITY, {"uid": uid}).all()
+    # Core on the connection: this runs on every request, the ORM adds nothing here.
+    rows = db().connection().execute(_IDENTITY, {"uid": uid}).all()
     if not rows or not rows[0].is_active or session.get("sv") != rows[0].session_version:
         session.clear()
         g.user = None
