@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from flask import Flask, jsonify, render_template
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from jifa.errors import DomainError
@@ -67,6 +68,17 @@ def init_app(app: Flask) -> None:
     def _http(exc: HTTPException):
         status = exc.code or 500
         return error_response(status, MESSAGES.get(status, exc.description))
+
+    @app.errorhandler(IntegrityError)
+    def _integrity(exc: IntegrityError):
+        # A race the services did not foresee (two requests creating the same row).
+        app.logger.warning("integrity error: %s", exc.orig)
+        return error_response(409, "数据已被其他操作修改，请刷新后重试。")
+
+    @app.errorhandler(OperationalError)
+    def _operational(exc: OperationalError):
+        app.logger.exception("database unavailable")
+        return error_response(503, "数据库繁忙或暂时不可用，本次操作未保存，请稍后重试。")
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):

@@ -89,3 +89,21 @@ def test_successful_logins_do_not_count_towards_the_ip_limit(session, make_perso
     session.flush()
     rows = session.query(LoginAttempt).filter_by(ip="10.0.0.1").all()
     assert len(rows) == 5 and all(r.success for r in rows)
+
+
+def test_database_errors_become_409_and_503_not_500(app):
+    from sqlalchemy.exc import IntegrityError, OperationalError
+
+    @app.get("/api/v1/_test_integrity")
+    def _integrity():
+        raise IntegrityError("INSERT", {}, Exception("duplicate key"))
+
+    @app.get("/api/v1/_test_locked")
+    def _locked():
+        raise OperationalError("SELECT", {}, Exception("database is locked"))
+
+    c = app.test_client()
+    assert c.get("/api/v1/_test_integrity").status_code == 409
+    resp = c.get("/api/v1/_test_locked")
+    assert resp.status_code == 503
+    assert "稍后重试" in resp.get_json()["error"]["message"]
