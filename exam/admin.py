@@ -721,14 +721,21 @@ def monitor(session: Session, exam: Exam, *, scope: Scope, now: dt.datetime) -> 
             attempts.setdefault(a.person_id, []).append(a)
     attempt_ids = [a.id for lst in attempts.values() for a in lst]
     answered: dict[int, int] = {}
+    last_saved: dict[int, dt.datetime] = {}
     events: dict[int, int] = {}
     items: dict[int, int] = {}
     if attempt_ids:
-        for attempt_id, response in session.execute(
-            select(Answer.attempt_id, Answer.response).where(Answer.attempt_id.in_(attempt_ids))
+        # Autosave does not touch the attempt row (hot path), so the last save is the
+        # newest candidate save (seq > 0; blank rows added when scoring have seq 0).
+        for attempt_id, response, seq, saved_at in session.execute(
+            select(Answer.attempt_id, Answer.response, Answer.seq, Answer.saved_at).where(
+                Answer.attempt_id.in_(attempt_ids)
+            )
         ):
             if _is_answered(response):
                 answered[attempt_id] = answered.get(attempt_id, 0) + 1
+            if seq and (attempt_id not in last_saved or saved_at > last_saved[attempt_id]):
+                last_saved[attempt_id] = saved_at
         for attempt_id, n in session.execute(
             select(IntegrityEvent.attempt_id, func.count())
             .where(IntegrityEvent.attempt_id.in_(attempt_ids))
@@ -801,7 +808,7 @@ def monitor(session: Session, exam: Exam, *, scope: Scope, now: dt.datetime) -> 
             u["started"] += 1
             row["answered"] = answered.get(latest.id, 0)
             row["total"] = item_totals.get(latest.paper_id, row["total"])
-            row["last_saved_at"] = _iso(latest.last_saved_at)
+            row["last_saved_at"] = _iso(last_saved.get(latest.id) or latest.last_saved_at)
             row["deadline_at"] = _iso(latest.deadline_at)
             if latest.status == AttemptStatus.submitted.value:
                 row["status"] = "submitted"

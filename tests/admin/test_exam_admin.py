@@ -146,8 +146,11 @@ def test_monitor_counts_and_progress(session, world, make_exam, make_attempt, ma
     q1, q2 = make_question(), make_question()
     paper = make_paper(exam, world.cand_a, [(q1, 10, "ABCD"), (q2, 10, "ABCD")])
     attempt = make_attempt(exam, world.cand_a, status="in_progress", started=NOW)
-    session.add(Answer(attempt_id=attempt.id, paper_item_id=paper.items[0].id, response="B"))
-    session.add(Answer(attempt_id=attempt.id, paper_item_id=paper.items[1].id, response=None))
+    saved = NOW + dt.timedelta(minutes=3)
+    session.add(Answer(attempt_id=attempt.id, paper_item_id=paper.items[0].id, response="B",
+                       seq=2, saved_at=saved))  # fmt: skip
+    session.add(Answer(attempt_id=attempt.id, paper_item_id=paper.items[1].id, response=None,
+                       seq=1, saved_at=NOW + dt.timedelta(minutes=1)))  # fmt: skip
     session.add(IntegrityEvent(attempt_id=attempt.id, kind="focus_lost", at=NOW))
     make_attempt(exam, world.cand_b, score=90)
     session.flush()
@@ -158,6 +161,8 @@ def test_monitor_counts_and_progress(session, world, make_exam, make_attempt, ma
     row = next(c for c in data["candidates"] if c["person_no"] == "TA-0001")
     assert (row["answered"], row["total"], row["integrity_events"]) == (1, 2, 1)
     assert row["seconds_left"] == 25 * 60 and row["status"] == "in_progress"
+    # the last save comes from the answers: autosave never touches the attempt row
+    assert row["last_saved_at"] == saved.isoformat()
 
 
 def test_results_per_exam_and_unit_and_workbook(session, world, make_exam, make_attempt):
