@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from jifa.cli.context import AppContext, echo_json, pass_ctx
+from jifa.cli.context import AppContext, echo_json, finish_import, pass_ctx
 
 
 def _date(_ctx, _param, value: str | None) -> dt.date | None:
@@ -107,13 +107,9 @@ def bank_group() -> None:
     """Question bank: import, export, statistics, citation checks (题库)."""
 
 
-def _print_import(report, as_json: bool) -> None:
-    if as_json:
-        echo_json(report.as_dict())
-        return
-    for err in report.rejected:
-        click.echo(str(err), err=True)
-    click.echo(report.summary())
+def _finish(report, as_json: bool, *, dry_run: bool = False, skip_invalid: bool = False) -> None:
+    finish_import(payload=report.as_dict(), errors=report.rejected, summary=report.summary(),
+                  as_json=as_json, dry_run=dry_run, skip_invalid=skip_invalid)  # fmt: skip
 
 
 @bank_group.command("import")
@@ -131,9 +127,7 @@ def bank_import(click_ctx, file: Path, dry_run: bool, skip_invalid: bool, as_jso
         report = import_path(
             session, file, dry_run=dry_run, skip_invalid=skip_invalid, actor=ctx.actor
         )
-    _print_import(report, as_json)
-    if report.rejected:
-        click_ctx.exit(1)
+    _finish(report, as_json, dry_run=dry_run, skip_invalid=skip_invalid)
 
 
 @bank_group.command("load-starter")
@@ -146,9 +140,7 @@ def bank_load_starter(click_ctx, as_json: bool) -> None:
     ctx: AppContext = click_ctx.obj
     with ctx.transaction() as session:
         report = load_starter_bank(session, actor=ctx.actor)
-    _print_import(report, as_json)
-    if report.rejected:
-        click_ctx.exit(1)
+    _finish(report, as_json, skip_invalid=True)
 
 
 @bank_group.command("export")

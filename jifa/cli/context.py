@@ -68,3 +68,29 @@ def progress(iterable, *, label: str, length: int | None = None):
     return click.progressbar(
         iterable, label=label, length=length, file=sys.stderr, show_pos=True, show_eta=True
     )
+
+
+def finish_import(
+    *,
+    payload: object,
+    errors: list,
+    summary: str,
+    as_json: bool,
+    dry_run: bool = False,
+    skip_invalid: bool = False,
+) -> None:
+    """Report an import the same way for every importer: the JSON report, or every bad
+    row on stderr and a summary; exit status 1 whenever any row was rejected (also with
+    ``--skip-invalid``, so scripts notice skipped rows)."""
+    if as_json:
+        echo_json(payload)
+    else:
+        for err in errors:
+            click.echo(str(err), err=True)
+        click.echo(summary)
+        if errors and not skip_invalid and not dry_run:
+            click.echo(
+                "存在错误行，未写入任何数据（可修正后重试，或使用 --skip-invalid）。", err=True
+            )
+    if errors:
+        sys.exit(1)

@@ -7,13 +7,12 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-import sys
 from pathlib import Path
 
 import click
 
 from exam import admin
-from jifa.cli.context import AppContext, echo_json, pass_ctx
+from jifa.cli.context import AppContext, echo_json, finish_import, pass_ctx
 from jifa.cli.exam import exam_group
 from jifa.db import utcnow
 from jifa.excel import write_workbook
@@ -315,17 +314,10 @@ def upload_results_cmd(ctx: AppContext, file: Path, dry_run: bool, skip_invalid:
             session, file, filename=file.name, scope=admin.EVERYTHING, actor=ctx.actor,
             now=utcnow(), dry_run=dry_run, skip_invalid=skip_invalid,
         )  # fmt: skip
-    if as_json:
-        echo_json(report.as_dict())
-    else:
-        for err in report.errors:
-            click.echo(str(err), err=True)
-        verb = "检查" if dry_run else ("已导入" if report.written else "未导入")
-        click.echo(
-            f"{verb}：新增 {report.created}，更新 {report.updated}，错误行 {len(report.errors)}。"
-        )
-    if report.errors and not skip_invalid:
-        sys.exit(1)
+    verb = "检查" if dry_run else ("已导入" if report.written else "未导入")
+    summary = f"{verb}：新增 {report.created}，更新 {report.updated}，错误行 {len(report.errors)}。"
+    finish_import(payload=report.as_dict(), errors=report.errors, summary=summary,
+                  as_json=as_json, dry_run=dry_run, skip_invalid=skip_invalid)  # fmt: skip
 
 
 def register(main: click.Group) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from jifa.cli.context import echo_json, pass_ctx, progress
+from jifa.cli.context import echo_json, finish_import, pass_ctx, progress
 from jifa.cli.exam import blueprint_group, exam_group
 from jifa.db import utcnow
 
@@ -309,22 +309,13 @@ def exam_import_answers(
             dry_run=dry_run,
             skip_invalid=skip_invalid,
         )
-    if as_json:
-        echo_json(report)
-    else:
-        for message in report["error_messages"]:
-            click.echo(message, err=True)
-        verb = "检查" if dry_run else "导入"
-        click.echo(
-            f"共 {report['rows']} 行，有效 {report['valid']} 行，错误 {len(report['errors'])} 行；"
-            f"已{verb} {report['valid'] if dry_run else report['imported']} 份答卷。"
-        )
-        if report["errors"] and not skip_invalid and not dry_run:
-            click.echo(
-                "存在错误行，未写入任何数据（可修改后重试，或使用 --skip-invalid）。", err=True
-            )
-    if report["errors"] and not skip_invalid:
-        sys.exit(1)
+    verb = "检查" if dry_run else "导入"
+    summary = (
+        f"共 {report['rows']} 行，有效 {report['valid']} 行，错误 {len(report['errors'])} 行；"
+        f"已{verb} {report['valid'] if dry_run else report['imported']} 份答卷。"
+    )
+    finish_import(payload=report, errors=report["error_messages"], summary=summary,
+                  as_json=as_json, dry_run=dry_run, skip_invalid=skip_invalid)  # fmt: skip
 
 
 def register(main: click.Group) -> None:

@@ -9,7 +9,7 @@ import click
 
 from jifa.accounts import services as accounts
 from jifa.accounts.models import ROLE_LABELS, Role
-from jifa.cli.context import AppContext, echo_json, pass_ctx
+from jifa.cli.context import AppContext, echo_json, finish_import, pass_ctx
 from jifa.db import utcnow
 from jifa.excel import SheetSpec, write_workbook
 from jifa.org.services import full_name, unit_by_code
@@ -40,24 +40,15 @@ def import_cmd(ctx: AppContext, file: Path, dry_run: bool, skip_invalid: bool, a
             actor=ctx.actor,
             now=utcnow(),
         )
-    if as_json:
-        echo_json(report.as_dict())
-    else:
-        for err in report.errors:
-            click.echo(str(err), err=True)
-        verb = "检查" if dry_run else ("已导入" if report.written else "未导入")
-        click.echo(
-            f"{verb}：新增单位 {report.units_created}，更新单位 {report.units_updated}；"
-            f"新增人员 {report.people_created}，更新人员 {report.people_updated}"
-            f"（其中调动 {report.people_moved}），未变化 {report.unchanged}；"
-            f"错误行 {len(report.errors)}。"
-        )
-        if report.errors and not skip_invalid:
-            click.echo(
-                "存在错误行，未写入任何数据（可修正后重试，或使用 --skip-invalid）。", err=True
-            )
-    if report.errors and not skip_invalid:
-        sys.exit(1)
+    verb = "检查" if dry_run else ("已导入" if report.written else "未导入")
+    summary = (
+        f"{verb}：新增单位 {report.units_created}，更新单位 {report.units_updated}；"
+        f"新增人员 {report.people_created}，更新人员 {report.people_updated}"
+        f"（其中调动 {report.people_moved}），未变化 {report.unchanged}；"
+        f"错误行 {len(report.errors)}。"
+    )
+    finish_import(payload=report.as_dict(), errors=report.errors, summary=summary,
+                  as_json=as_json, dry_run=dry_run, skip_invalid=skip_invalid)  # fmt: skip
 
 
 @org_group.command("tree")
