@@ -474,6 +474,18 @@ def remove_participant(
 # ---------------------------------------------------------------- open / close / extend
 
 
+def _set_status(session: Session, exam: Exam, status: str, *, actor, now: dt.datetime) -> Exam:
+    before = exam.status
+    exam.status = status
+    session.flush()
+    action = "exam.open" if status == ExamStatus.open.value else "exam.close"
+    record(
+        session, actor, action, "exam", exam.id,
+        before={"status": before}, after={"status": status}, at=now,
+    )  # fmt: skip
+    return exam
+
+
 def open_exam(session: Session, exam: Exam, *, scope: Scope, actor, now: dt.datetime) -> Exam:
     if not can_manage(exam, scope):
         raise PermissionDenied("只有主办单位的管理员可以开放此考试。")
@@ -481,14 +493,7 @@ def open_exam(session: Session, exam: Exam, *, scope: Scope, actor, now: dt.date
         raise Conflict("考试已经开放。")
     if exam.closes_at <= now:
         raise Conflict("考试结束时间已过，请先延长考试窗口。")
-    before = exam.status
-    exam.status = ExamStatus.open.value
-    session.flush()
-    record(
-        session, actor, "exam.open", "exam", exam.id,
-        before={"status": before}, after={"status": exam.status}, at=now,
-    )  # fmt: skip
-    return exam
+    return _set_status(session, exam, ExamStatus.open.value, actor=actor, now=now)
 
 
 def close_exam(session: Session, exam: Exam, *, scope: Scope, actor, now: dt.datetime) -> Exam:
@@ -496,14 +501,7 @@ def close_exam(session: Session, exam: Exam, *, scope: Scope, actor, now: dt.dat
         raise PermissionDenied("只有主办单位的管理员可以关闭此考试。")
     if exam.status == ExamStatus.closed.value:
         raise Conflict("考试已经关闭。")
-    before = exam.status
-    exam.status = ExamStatus.closed.value
-    session.flush()
-    record(
-        session, actor, "exam.close", "exam", exam.id,
-        before={"status": before}, after={"status": exam.status}, at=now,
-    )  # fmt: skip
-    return exam
+    return _set_status(session, exam, ExamStatus.closed.value, actor=actor, now=now)
 
 
 def _participant(session: Session, exam: Exam, person: Person, scope: Scope) -> Participant:
