@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import JSON, DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy import JSON, Connection, DateTime, Engine, MetaData, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -75,12 +75,16 @@ class _QueuedConnection(sqlite3.Connection):
     lock_path: str | None = None
     #: seconds to wait for the queue before failing like a busy SQLite would
     queue_timeout: float = 30.0
-    _lock_fd: int | None = None
+
+    _queue_fd: int | None = None  # the lock file, opened once per connection
+    _holding = False
 
     def acquire_queue(self) -> None:
-        if self.lock_path is None or self._lock_fd is not None:
+        if self.lock_path is None or self._holding:
             return
-        fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        if self._queue_fd is None:
+            self._queue_fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        fd = self._queue_fd
         start = time.monotonic()
         while True:
             try:
@@ -89,16 +93,14 @@ class _QueuedConnection(sqlite3.Connection):
             except BlockingIOError:
                 waited = time.monotonic() - start
                 if waited > self.queue_timeout:
-                    os.close(fd)
                     raise sqlite3.OperationalError("database is locked") from None
-                time.sleep(0.0002)
-        self._lock_fd = fd
+                time.sleep(0.00001)
+        self._holding = True
 
     def release_queue(self) -> None:
-        fd, self._lock_fd = self._lock_fd, None
-        if fd is not None:
-            fcntl.flock(fd, fcntl.LOCK_UN)
-            os.close(fd)
+        if self._holding:
+            self._holding = False
+            fcntl.flock(self._queue_fd, fcntl.LOCK_UN)
 
     def commit(self) -> None:
         try:
@@ -117,6 +119,9 @@ class _QueuedConnection(sqlite3.Connection):
             super().close()
         finally:
             self.release_queue()
+            fd, self._queue_fd = self._queue_fd, None
+            if fd is not None:
+                os.close(fd)
 
 
 def make_engine(url: str, **kwargs) -> Engine:
@@ -156,6 +161,8 @@ def _configure_sqlite(engine: Engine, lock_path: str | None) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn):
+        if conn.get_execution_options().get(AUTOCOMMIT_OPTION):
+            return  # statements run one by one (see ``autocommit``)
         dbapi_connection = conn.connection.dbapi_connection
         if isinstance(dbapi_connection, _QueuedConnection):
             dbapi_connection.acquire_queue()
@@ -165,6 +172,43 @@ def _configure_sqlite(engine: Engine, lock_path: str | None) -> None:
             if isinstance(dbapi_connection, _QueuedConnection):
                 dbapi_connection.release_queue()
             raise
+
+
+AUTOCOMMIT_OPTION = "jifa_autocommit"
+
+
+def autocommit(conn: Connection, on: bool = True) -> Connection:
+    """Switch ``conn`` (in place) between autocommit, where every statement is its own
+    transaction, and ordinary transactions. End any open transaction first.
+
+    PostgreSQL uses the driver's autocommit; on SQLite no BEGIN is emitted, so a read
+    takes no write lock (WAL readers never wait) and a single write statement is atomic
+    on its own. SQLite's ``isolation_level="AUTOCOMMIT"`` is not used: resetting it on
+    return to the pool would hand pysqlite back its own implicit BEGIN.
+    """
+    if conn.dialect.name == "sqlite":
+        return conn.execution_options(**{AUTOCOMMIT_OPTION: on})
+    return conn.execution_options(
+        isolation_level="AUTOCOMMIT" if on else conn.default_isolation_level
+    )
+
+
+@contextmanager
+def one_statement_write(conn: Connection) -> Iterator[Connection]:
+    """Run one write statement on an autocommit ``conn`` so that it is durable when the
+    block ends. PostgreSQL: the statement is its own transaction (one round trip).
+    SQLite: an ordinary ``BEGIN IMMEDIATE`` transaction, which queues on the write lock
+    instead of SQLite's sleep-and-retry busy handler; autocommit is restored after."""
+    if conn.dialect.name != "sqlite":
+        yield conn
+        conn.commit()  # ends SQLAlchemy's bookkeeping; the driver has already committed
+        return
+    autocommit(conn, False)
+    try:
+        with conn.begin():
+            yield conn
+    finally:
+        autocommit(conn, True)
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

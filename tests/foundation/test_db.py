@@ -8,7 +8,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
 from jifa.audit import AuditLogIsAppendOnly, record
-from jifa.db import make_engine
+from jifa.db import autocommit, make_engine, one_statement_write
 from jifa.migrate import alembic_config, current_revision, upgrade
 
 
@@ -19,6 +19,37 @@ def test_sqlite_engine_has_wal_foreign_keys_and_busy_timeout(tmp_path):
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
         assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 30000
     engine.dispose()
+
+
+def test_sqlite_autocommit_reads_do_not_queue_behind_a_writer(tmp_path):
+    engine = make_engine(f"sqlite:///{tmp_path / 'x.sqlite3'}")
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE t (id INTEGER PRIMARY KEY, v INTEGER)")
+        conn.exec_driver_sql("INSERT INTO t VALUES (1, 1)")
+    writer = engine.connect()
+    writer.begin()
+    writer.exec_driver_sql("UPDATE t SET v = 2")  # holds the write lock and the queue
+    reader = engine.connect()
+    reader.connection.dbapi_connection.queue_timeout = 0.05
+    try:
+        autocommit(reader)
+        assert reader.exec_driver_sql("SELECT v FROM t").scalar() == 1  # no waiting
+        reader.commit()
+        autocommit(reader, False)
+        with pytest.raises(Exception, match="locked"):  # a write transaction must queue
+            reader.exec_driver_sql("SELECT v FROM t")
+        reader.rollback()
+        writer.commit()
+        autocommit(reader)
+        with one_statement_write(reader):
+            reader.exec_driver_sql("UPDATE t SET v = 3")
+        assert reader.get_execution_options()["jifa_autocommit"] is True  # restored
+        assert writer.exec_driver_sql("SELECT v FROM t").scalar() == 3
+        writer.commit()
+    finally:
+        reader.close()
+        writer.close()
+        engine.dispose()
 
 
 def test_models_and_migrations_agree(db_url):
