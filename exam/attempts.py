@@ -16,7 +16,20 @@ import json
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from sqlalchemy import Text, and_, bindparam, cast, func, insert, select, text, update
+from sqlalchemy import (
+    Connection,
+    Interval,
+    Text,
+    and_,
+    bindparam,
+    cast,
+    func,
+    insert,
+    literal_column,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
@@ -38,7 +51,8 @@ from exam.models import (
     ResultPolicy,
     ReviewPolicy,
 )
-from exam.scoring import ItemKey, check_answer, kind_of, section_spec
+from exam.scoring import LETTERS, ItemKey, check_answer, kind_of, section_spec
+from jifa.accounts.models import UserAccount
 from jifa.audit import Actor, record
 from jifa.db import UTCDateTime
 from jifa.errors import Conflict, InvalidInput, NotFound, PermissionDenied
@@ -600,9 +614,133 @@ def save_answer(
 ) -> dict:
     """Save one answer: ``body = {"answer": ..., "seq": n, "flagged": bool?}``.
 
-    Hot path, two statements: one read (attempt, deadline, item, type) and one dialect
-    upsert that only replaces an answer carrying an older ``seq``.
+    Two statements: one read (attempt, deadline, item, type) and one dialect upsert
+    that only replaces an answer carrying an older ``seq``. This is the reference path,
+    which explains every refusal; valid saves from the browser usually take the fast
+    path (``plan_guarded_save`` and ``run_guarded_save``), with the same checks.
     """
+    seq, flagged = _check_save_body(body)
+    # Core on the session's connection with prebuilt statements: the ORM adds nothing
+    # here and statement construction would cost more than the database work.
+    conn = session.connection()
+    row = conn.execute(_SAVE_READ, {"attempt_id": attempt_id, "item_id": item_id}).one_or_none()
+    values = _checked_values(row, person_id, body, seq, flagged, now)
+    # The attempt row is not touched: its high-water mark is max(Answer.seq), read when
+    # the paper is loaded (keeps the hot path at two statements and off the attempt lock).
+    applied = _upsert_answer(session, attempt_id, item_id, values)
+    return {"saved": True, "applied": applied, "seq": seq, "server_time": _iso(now)}
+
+
+@dataclass(frozen=True)
+class AccountClaim:
+    """Who a request says it is: the account id and session version from its signed
+    session cookie, checked against the account row by the guarded upsert."""
+
+    user_id: int
+    session_version: int
+
+
+class ItemRule(NamedTuple):
+    """What validating a save of one paper item needs (not the key itself)."""
+
+    type: str
+    options: int  # options shown
+    blanks: int  # fill-in blanks
+
+
+def save_rules(conn: Connection, attempt_id: int) -> dict[int, ItemRule]:
+    """Validation rules for every item of an attempt's paper, keyed by paper item id, in
+    one read. Papers are fixed once generated, so the autosave fast path keeps these per
+    attempt and does not read them again on every save. Empty if no such attempt."""
+    rules = {}
+    for item_id, typ, order, options, answer in conn.execute(
+        _SAVE_RULES, {"attempt_id": attempt_id}
+    ):
+        key = _item_key(typ, answer, 0.0, order, options, None, 0)
+        rules[item_id] = ItemRule(typ, len(key.displayed_keys), key.blanks)
+    return rules
+
+
+class GuardedSave(NamedTuple):
+    """A validated save, ready for ``run_guarded_save``."""
+
+    columns: tuple[str, ...]  # the columns written (selects the prebuilt statement)
+    params: dict
+    reply: dict
+
+
+def plan_guarded_save(
+    attempt_id: int,
+    claim: AccountClaim,
+    item_id: int,
+    body: Any,
+    rules: dict[int, ItemRule],
+    *,
+    now: dt.datetime,
+) -> GuardedSave | None:
+    """First half of the autosave fast path (``jifa.web.fastpath``), without the
+    database: check the body and validate the answer against the item's ``rules``
+    (``InvalidInput`` as in ``save_answer``). ``None`` if the item is not on the paper."""
+    seq, flagged = _check_save_body(body)
+    rule = rules.get(item_id)
+    if rule is None:
+        return None
+    values: dict[str, Any] = {"seq": seq, "saved_at": now}
+    if "answer" in body:
+        # validation looks at the shown option letters and the number of blanks only
+        key = ItemKey(
+            type=rule.type,
+            answer=[""] * rule.blanks,
+            points=0.0,
+            authored_keys=tuple(LETTERS[: rule.options]),
+        )
+        values["response"] = kind_of(rule.type).validate(body["answer"], key)
+    if flagged is not None:
+        values["flagged"] = flagged
+    params = {
+        "attempt_id": attempt_id,
+        "paper_item_id": item_id,
+        "uid": claim.user_id,
+        "session_version": claim.session_version,
+        "in_progress": IN_PROGRESS,
+        "now": now,
+        "flagged": False,  # insert default; only in the update set when sent
+        **values,
+    }
+    reply = {"saved": True, "applied": True, "seq": seq, "server_time": _iso(now)}
+    return GuardedSave(tuple(sorted(values)), params, reply)
+
+
+def run_guarded_save(conn: Connection, plan: GuardedSave) -> dict | None:
+    """Second half: one conditional upsert whose own WHERE clause checks the account
+    (active, same session version, owner of the attempt), the attempt (in progress,
+    deadline plus grace not passed, both read fresh) and the ``seq`` (only over an older
+    save). Atomic on its own, so it may run in autocommit mode.
+
+    Returns the reply, or ``None`` when nothing was written; the caller then answers
+    through ``save_answer``, which says why (or that an older save arrived late)."""
+    stmt = _guarded_upsert_statement(conn.dialect.name, plan.columns)
+    if conn.execute(stmt, plan.params).first() is None:
+        return None
+    return plan.reply
+
+
+_SAVE_RULES = (
+    select(
+        PaperItem.id,
+        QuestionVersion.type,
+        PaperItem.option_order,
+        QuestionVersion.options,
+        QuestionVersion.answer,
+    )
+    .select_from(Attempt)
+    .join(PaperItem, PaperItem.paper_id == Attempt.paper_id)
+    .join(QuestionVersion, QuestionVersion.id == PaperItem.question_version_id)
+    .where(Attempt.id == bindparam("attempt_id"))
+)
+
+
+def _check_save_body(body: Any) -> tuple[int, bool | None]:
     if not isinstance(body, dict) or "answer" not in body and "flagged" not in body:
         raise InvalidInput("请求应包含 answer 和 seq。")
     seq = body.get("seq")
@@ -611,11 +749,18 @@ def save_answer(
     flagged = body.get("flagged")
     if flagged is not None and not isinstance(flagged, bool):
         raise InvalidInput("flagged 应为 true 或 false。")
+    return seq, flagged
 
-    # Core on the session's connection with prebuilt statements: the ORM adds nothing
-    # here and statement construction would cost more than the database work.
-    conn = session.connection()
-    row = conn.execute(_SAVE_READ, {"attempt_id": attempt_id, "item_id": item_id}).one_or_none()
+
+def _checked_values(
+    row: Any,
+    person_id: int | None,
+    body: dict,
+    seq: int,
+    flagged: bool | None,
+    now: dt.datetime,
+) -> dict[str, Any]:
+    """The column values of a save, after every check on the read row."""
     if row is None:
         raise NotFound("未找到该作答记录。")
     if row.person_id != person_id:
@@ -635,11 +780,7 @@ def save_answer(
         values["response"] = kind_of(row.type).validate(body["answer"], key)
     if flagged is not None:
         values["flagged"] = flagged
-
-    # The attempt row is not touched: its high-water mark is max(Answer.seq), read when
-    # the paper is loaded (keeps the hot path at two statements and off the attempt lock).
-    applied = _upsert_answer(session, attempt_id, item_id, values)
-    return {"saved": True, "applied": applied, "seq": seq, "server_time": _iso(now)}
+    return values
 
 
 _SAVE_READ = (
@@ -685,6 +826,66 @@ def _upsert_statement(dialect: str, keys: tuple[str, ...]):
             where=Answer.seq < ins.excluded.seq,
         ).returning(Answer.id)
         _UPSERTS[(dialect, keys)] = stmt
+    return stmt
+
+
+_GUARDED: dict[tuple[str, tuple[str, ...]], object] = {}
+
+
+def _guarded_upsert_statement(dialect: str, keys: tuple[str, ...]):
+    """``INSERT INTO answers ... SELECT <values> FROM attempts JOIN exams JOIN
+    user_accounts WHERE <account, owner, status, deadline + grace> ON CONFLICT ... DO
+    UPDATE ... WHERE answers.seq < excluded.seq RETURNING id``, built once per column set.
+    """
+    stmt = _GUARDED.get((dialect, keys))
+    if stmt is not None:
+        return stmt
+    table = Answer.__table__
+    now = bindparam("now", type_=UTCDateTime())
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+
+        second = literal_column("INTERVAL '1 second'", type_=Interval())
+        open_until = Attempt.deadline_at + Exam.grace_seconds * second
+        in_time = open_until >= now
+    elif dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+
+        # julianday() is exact to ~20 µs; the margin (~86 µs) keeps the guard on the safe
+        # side: a save that close to the limit is left to save_answer's exact check.
+        open_until = func.julianday(Attempt.deadline_at) + Exam.grace_seconds / 86400.0
+        in_time = open_until >= func.julianday(now) + 1e-9
+    else:  # pragma: no cover - the fast path serves the two supported databases only
+        raise NotImplementedError(dialect)
+    names = ["attempt_id", "paper_item_id", "flagged", *[k for k in keys if k != "flagged"]]
+
+    def value(name: str):
+        param = bindparam(name, type_=table.c[name].type)
+        # PostgreSQL does not infer parameter types in a SELECT list from the INSERT
+        # target; SQLite must not cast (CAST(... AS JSON) would mean NUMERIC there).
+        return cast(param, table.c[name].type) if dialect == "postgresql" else param
+
+    source = (
+        select(*[value(n) for n in names])
+        .select_from(Attempt)
+        .join(Exam, Exam.id == Attempt.exam_id)
+        .join(UserAccount, UserAccount.id == bindparam("uid"))
+        .where(
+            Attempt.id == bindparam("attempt_id"),
+            Attempt.status == bindparam("in_progress"),
+            UserAccount.person_id == Attempt.person_id,
+            UserAccount.is_active.is_(True),
+            UserAccount.session_version == bindparam("session_version"),
+            in_time,
+        )
+    )
+    ins = dialect_insert(Answer).from_select(names, source)
+    stmt = ins.on_conflict_do_update(
+        index_elements=[Answer.attempt_id, Answer.paper_item_id],
+        set_={k: ins.excluded[k] for k in keys},
+        where=Answer.seq < ins.excluded.seq,
+    ).returning(Answer.id)
+    _GUARDED[(dialect, keys)] = stmt
     return stmt
 
 

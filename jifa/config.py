@@ -24,6 +24,8 @@ DEFAULTS: dict[str, object] = {
     "LOGIN_LOCKOUT_SECONDS": 300,
     # Session cookie is marked Secure when served over HTTPS (set to 1 behind TLS).
     "SECURE_COOKIES": False,
+    # Serve valid autosaves on the lean WSGI path (jifa.web.fastpath); off = Flask only.
+    "FAST_AUTOSAVE": True,
     "INSTANCE_PATH": None,
 }
 

@@ -52,4 +52,8 @@ def create_app(config: dict | None = None) -> Flask:
             app.register_blueprint(module.api)
     # The JSON login answers with the CSRF token; it cannot require one beforehand.
     csrf.exempt(auth.api_login)
+
+    from jifa.web.fastpath import AutosaveFastPath
+
+    app.wsgi_app = AutosaveFastPath(app, app.wsgi_app)  # type: ignore[method-assign]
     return app

@@ -28,10 +28,12 @@ class Clock:
 @pytest.fixture
 def clock(monkeypatch):
     """The runner views read the time from this clock (starts at conftest ``NOW``)."""
+    import jifa.web.fastpath as fastpath
     import jifa.web.runner as runner_views
 
     c = Clock(NOW)
     monkeypatch.setattr(runner_views, "utcnow", c)
+    monkeypatch.setattr(fastpath, "utcnow", c)
     return c
 
 
@@ -80,3 +82,68 @@ def build_sitting(make_person, make_exam, make_question, make_paper, session):
 @pytest.fixture
 def sitting(build_sitting):
     return build_sitting()
+
+
+def seed_committed(factory, password: str | None = None, items: int = 1):
+    """Minimal committed data for tests that need real commits (no factories: they use
+    the savepoint-isolated session): one open exam, one candidate (with a password if
+    given), a paper of ``items`` single-choice questions. Returns (exam id, person id)."""
+    from exam.models import Blueprint, Exam, Paper, PaperItem, Participant
+    from jifa.accounts.services import ensure_account, set_password
+    from jifa.org.models import OrgUnit, Person
+    from question_bank.models import Question, QuestionVersion
+
+    with factory.begin() as s:
+        unit = OrgUnit(code="CC1", name="并发单位", kind="town", path="/")
+        s.add(unit)
+        s.flush()
+        unit.path = f"/{unit.id}/"
+        person = Person(person_no="CC0001", name="并发", unit=unit, rank="township")
+        bp = Blueprint(
+            code="CC",
+            name="cc",
+            spec={"sections": [{"type": "single"}]},
+            total_points=10,
+            pass_mark=6,
+        )
+        exam = Exam(
+            title="并发考试",
+            blueprint=bp,
+            owner_unit=unit,
+            seed="s",
+            opens_at=NOW - dt.timedelta(hours=1),
+            closes_at=NOW + dt.timedelta(hours=1),
+            duration_minutes=30,
+            pass_mark=6,
+            status="open",
+        )
+        versions = []
+        for i in range(1, items + 1):
+            q = Question(code=f"QCC{i}", status="active")
+            versions.append(
+                QuestionVersion(
+                    question=q,
+                    type="single",
+                    stem=f"s{i}",
+                    options=[{"key": "A", "text": "a"}, {"key": "B", "text": "b"}],
+                    answer="A",
+                    fingerprint=f"x{i}",
+                )
+            )
+        s.add_all([person, exam, *versions])
+        s.flush()
+        if password:
+            set_password(s, ensure_account(s, person), password)
+        s.add(Participant(exam=exam, person=person, unit_id=unit.id))
+        paper = Paper(
+            exam_id=exam.id,
+            person_id=person.id,
+            blueprint_id=bp.id,
+            total_points=10,
+            mean_difficulty=3,
+        )
+        for pos, v in enumerate(versions, start=1):
+            paper.items.append(PaperItem(position=pos, question_version=v, points=10))
+        s.add(paper)
+        s.flush()
+        return exam.id, person.id

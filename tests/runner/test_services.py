@@ -13,6 +13,7 @@ from exam.models import Answer, Attempt
 from jifa.audit import AuditEntry
 from jifa.errors import Conflict
 from tests.conftest import NOW
+from tests.runner.conftest import seed_committed
 
 
 def _save(session, attempt, item, answer, seq, now=NOW):
@@ -122,64 +123,8 @@ def _concurrent_starts(factory, exam_id, person_id, n=2):
     return ids, errors
 
 
-def _seed_committed(factory):
-    """Minimal committed data for a concurrency test (no factories: they use the
-    savepoint-isolated session)."""
-    from exam.models import Blueprint, Exam, Paper, PaperItem, Participant
-    from jifa.org.models import OrgUnit, Person
-    from question_bank.models import Question, QuestionVersion
-
-    with factory.begin() as s:
-        unit = OrgUnit(code="CC1", name="并发单位", kind="town", path="/")
-        s.add(unit)
-        s.flush()
-        unit.path = f"/{unit.id}/"
-        person = Person(person_no="CC0001", name="并发", unit=unit, rank="township")
-        bp = Blueprint(
-            code="CC",
-            name="cc",
-            spec={"sections": [{"type": "single"}]},
-            total_points=10,
-            pass_mark=6,
-        )
-        exam = Exam(
-            title="并发考试",
-            blueprint=bp,
-            owner_unit=unit,
-            seed="s",
-            opens_at=NOW - dt.timedelta(hours=1),
-            closes_at=NOW + dt.timedelta(hours=1),
-            duration_minutes=30,
-            pass_mark=6,
-            status="open",
-        )
-        q = Question(code="QCC1", status="active")
-        v = QuestionVersion(
-            question=q,
-            type="single",
-            stem="s",
-            options=[{"key": "A", "text": "a"}],
-            answer="A",
-            fingerprint="x",
-        )
-        s.add_all([person, exam, q, v])
-        s.flush()
-        s.add(Participant(exam=exam, person=person, unit_id=unit.id))
-        paper = Paper(
-            exam_id=exam.id,
-            person_id=person.id,
-            blueprint_id=bp.id,
-            total_points=10,
-            mean_difficulty=3,
-        )
-        paper.items.append(PaperItem(position=1, question_version=v, points=10))
-        s.add(paper)
-        s.flush()
-        return exam.id, person.id
-
-
 def test_two_concurrent_starts_get_one_attempt(committed_factory):
-    exam_id, person_id = _seed_committed(committed_factory)
+    exam_id, person_id = seed_committed(committed_factory)
     ids, errors = _concurrent_starts(committed_factory, exam_id, person_id)
     assert not errors and len(ids) == 2 and ids[0] == ids[1]
     with committed_factory() as s:
@@ -195,7 +140,7 @@ def test_two_concurrent_starts_on_postgresql(request):
     pg_engine = request.getfixturevalue("pg_engine")  # after the skip check
     factory = sessionmaker(bind=pg_engine, expire_on_commit=False)
     try:
-        exam_id, person_id = _seed_committed(factory)
+        exam_id, person_id = seed_committed(factory)
         for _ in range(3):
             ids, errors = _concurrent_starts(factory, exam_id, person_id, n=4)
             assert not errors and len(set(ids)) == 1
