@@ -36,6 +36,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
 from exam import timing
+from exam.keys import key_in_force
 from exam.models import (
     Answer,
     Attempt,
@@ -1009,7 +1010,7 @@ _SCORE_ROWS = (
         _json_text(PaperItem.option_order),
         QuestionVersion.type,
         _json_text(QuestionVersion.options),
-        _json_text(QuestionVersion.answer),
+        _json_text(key_in_force()),
         Answer.id,
         _json_text(Answer.response),
     )
@@ -1342,11 +1343,18 @@ def review_payload(session: Session, attempt: Attempt, now: dt.datetime) -> dict
     items = session.scalars(
         select(PaperItem).where(PaperItem.paper_id == attempt.paper_id).order_by(PaperItem.position)
     ).all()
+    keys = dict(
+        session.execute(
+            select(PaperItem.id, key_in_force())
+            .join(QuestionVersion, QuestionVersion.id == PaperItem.question_version_id)
+            .where(PaperItem.paper_id == attempt.paper_id)
+        ).all()
+    )
     questions = []
     for item in items:
         v = item.question_version
         key = _item_key(
-            v.type, v.answer, item.points, item.option_order, v.options, spec, item.section
+            v.type, keys[item.id], item.points, item.option_order, v.options, spec, item.section
         )
         ans = answers.get(item.id)
         questions.append(

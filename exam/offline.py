@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from exam.blueprint import TYPE_LABELS
 from exam.generation import displayed_answer
+from exam.keys import key_in_force
 from exam.models import Answer, Attempt, AttemptStatus, Exam, Paper, PaperItem, Participant
 from jifa.audit import Actor, record
 from jifa.errors import InvalidInput
@@ -130,7 +131,7 @@ def printable_papers(
                 QuestionVersion.type,
                 QuestionVersion.stem,
                 QuestionVersion.options,
-                QuestionVersion.answer,
+                key_in_force().label("answer"),
                 QuestionVersion.explanation,
                 QuestionVersion.version,
                 Question.code,
@@ -353,7 +354,7 @@ def import_answer_sheets(
             PaperItem.option_order,
             QuestionVersion.type,
             QuestionVersion.options,
-            QuestionVersion.answer,
+            key_in_force().label("answer"),
         )
         .join(QuestionVersion, QuestionVersion.id == PaperItem.question_version_id)
         .join(Paper, Paper.id == PaperItem.paper_id)

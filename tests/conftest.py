@@ -411,3 +411,21 @@ def make_paper(session):
         return paper
 
     return _make
+
+
+def edit_version(session, version, **changes):
+    """Edit a question through the bank service (a new version) with ``changes``."""
+    from question_bank.rows import QuestionData
+    from question_bank.services import edit_question
+
+    data = QuestionData(
+        type=version.type,
+        stem=version.stem,
+        options=[dict(o) for o in version.options],
+        answer=version.answer,
+        explanation=version.explanation,
+        citations=[(c.source_id, c.article_key) for c in version.citations],
+    )
+    for key, value in changes.items():
+        setattr(data, key, value)
+    return edit_question(session, version.question, data, note="测试")

@@ -15,7 +15,7 @@ from exam.offline import import_answer_sheets, parse_response, printable_papers
 from exam.papers import generate_papers
 from jifa.errors import InvalidInput
 from jifa.excel import SheetSpec, workbook_bytes
-from tests.conftest import NOW
+from tests.conftest import NOW, edit_version
 
 PASSWORD = "Passw0rd!"
 
@@ -68,6 +68,19 @@ def test_printable_papers_carry_name_and_number(session, generated, app):
     key = render_papers(exam.title, papers, key=True)
     first = papers[0].items[0]
     assert f"答案：{first.answer_text}" in key
+
+
+def test_printed_key_follows_a_key_correction(session, generated):
+    exam, people, *_ = generated
+    paper = session.scalar(select(Paper).where(Paper.person_id == people[0].id))
+    item = next(i for i in paper.items if i.question_version.type == "single")
+    version = item.question_version
+    other = next(o["key"] for o in version.options if o["key"] != version.answer)
+    edit_version(session, version, answer=other)
+    printed = printable_papers(session, exam, person_ids=[people[0].id])[0]
+    shown = next(i for i in printed.items if i.number == item.position)
+    assert shown.answer_text == displayed_answer("single", other, item.option_order)
+    assert other != version.answer  # the paper's own version is unchanged
 
 
 def test_print_escapes_question_text(session, generated):

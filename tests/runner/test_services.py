@@ -12,7 +12,7 @@ from exam import attempts as svc
 from exam.models import Answer, Attempt
 from jifa.audit import AuditEntry
 from jifa.errors import Conflict
-from tests.conftest import NOW
+from tests.conftest import NOW, edit_version
 from tests.runner.conftest import seed_committed
 
 
@@ -85,6 +85,32 @@ def test_regrade_after_key_correction_records_audit(session, sitting, runner):
     assert entry.before == {"score": 0.0} and entry.after["score"] == 10.0
     again = runner.invoke(["exam", "regrade", str(sitting.exam.id)])
     assert "0 份成绩发生变化" in again.output
+
+
+def test_key_correction_through_the_bank_is_used_by_regrade_and_review(
+    session, build_sitting, runner
+):
+    sitting = build_sitting(review_policy="after_close")
+    attempt = svc.start_or_resume(session, sitting.exam.id, sitting.person.id, now=NOW)
+    _save(session, attempt, sitting.items["single"], "A", 1)  # authored C; key says A
+    svc.submit(session, attempt.id, sitting.person.id, now=NOW + dt.timedelta(minutes=1))
+    assert attempt.score == 0
+    single, multiple = sitting.versions[0], sitting.versions[1]
+    new = edit_version(session, single, answer="C")  # only the key: a correction
+    assert new.id != single.id and single.answer == "A"  # the paper's version is kept
+    edit_version(
+        session, multiple, answer=["A"], options=[*multiple.options, {"key": "E", "text": "新"}]
+    )
+    result = runner.invoke(["exam", "regrade", str(sitting.exam.id)])
+    assert result.exit_code == 0, result.output
+    assert "0.0 -> 10.0" in result.output  # single corrected; multiple (new options) not
+    session.expire_all()
+    attempt = session.get(Attempt, attempt.id)
+    assert attempt.score == 10
+    after_close = sitting.exam.closes_at + dt.timedelta(minutes=1)
+    review = {q["id"]: q for q in svc.review_payload(session, attempt, after_close)["questions"]}
+    assert review[sitting.items["single"].id]["key"] == "A"  # authored C shown as A
+    assert review[sitting.items["multiple"].id]["key"] == ["B", "D"]  # unchanged A, C
 
 
 def test_finalize_expired_cli(session, build_sitting, runner):
