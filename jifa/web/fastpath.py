@@ -3,14 +3,19 @@
 ``PUT /api/v1/attempts/<attempt_id>/answers/<item_id>`` arrives every few seconds from
 every candidate. Through Flask it pays for request and app contexts, ``g`` and proxies,
 the CSRF extension, the session interface, the identity query and an ORM session commit
-on top of the two statements that do the work. This middleware answers a *valid* save
-with exactly the same checks and the same service, and nothing else:
+on top of the statements that do the work. This middleware answers a *valid* save with
+the same checks and nothing else:
 
 - the session cookie is verified with Flask's own signing serializer (same secret,
   salt, key fallbacks and lifetime), the CSRF header with flask-wtf's serializer and
   compared with the session's token in constant time, with the same HTTPS referrer rule;
-- the account check (active, same session version, owner of the attempt) is folded into
-  the read of ``exam.attempts.save_answer_as``, then the conditional upsert;
+- the answer is validated against the attempt's item rules (``exam.attempts.save_rules``,
+  read once per attempt and process: papers do not change once generated);
+- one guarded upsert (``exam.attempts.run_guarded_save``) checks the account (active,
+  same session version, owner of the attempt), the attempt (in progress, deadline plus
+  grace, read fresh) and the sequence number in its own WHERE clause; on SQLite it
+  queues for the write lock like every transaction, on PostgreSQL it is one autocommit
+  round trip;
 - the reply is sent only after the commit.
 
 Verified signatures are remembered per process (a candidate sends the same cookie and
