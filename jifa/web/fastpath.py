@@ -18,6 +18,9 @@ the same checks and nothing else:
   round trip;
 - the reply is sent only after the commit.
 
+Each thread keeps one autocommit connection for this path (no pool checkout per save);
+any database error closes it and the next save reconnects.
+
 Verified signatures are remembered per process (a candidate sends the same cookie and
 token for the whole exam); expiry is still checked on every request.
 
@@ -30,12 +33,14 @@ request; it can never accept one the Flask path would reject.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 import hmac
 import io
 import json
 import re
+import threading
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -43,7 +48,7 @@ from typing import Any
 from flask import Flask
 from flask_wtf.csrf import same_origin
 from itsdangerous import BadData, URLSafeTimedSerializer
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from exam.attempts import (
@@ -73,6 +78,9 @@ class AutosaveFastPath:
         self.inner = inner
         self.served = 0  # saves answered here (read by tests and benchmarks)
         self._rules_cache: dict[int, tuple[float, dict[int, ItemRule]]] = {}
+        self._local = threading.local()
+        self._held: set[Connection] = set()
+        self._held_lock = threading.Lock()
         self._ready = False
 
     # -------------------------------------------------------------- setup
@@ -158,18 +166,48 @@ class AutosaveFastPath:
     def _write(self, attempt_id: int, claim: AccountClaim, item_id: int, data: Any):
         bind = self._bind
         if isinstance(bind, Engine):
-            with bind.connect() as conn:
-                autocommit(conn)
+            conn = self._connection(bind)
+            try:
                 plan = self._plan(conn, attempt_id, claim, item_id, data)
                 conn.commit()  # a read in autocommit mode: no lock taken, nothing written
                 if plan is None:
                     return None
                 with one_statement_write(conn):  # durable when the block ends
                     return run_guarded_save(conn, plan)
+            except BaseException:
+                self._drop_connection(conn)  # the next save reconnects
+                raise
         # An app bound to one connection (the test suite's transaction): a savepoint.
         with bind.begin_nested():
             plan = self._plan(bind, attempt_id, claim, item_id, data)
             return None if plan is None else run_guarded_save(bind, plan)
+
+    def _connection(self, engine: Engine) -> Connection:
+        """This thread's autocommit connection, kept between saves (no pool checkout
+        and reset per save; between statements it holds no lock and no transaction)."""
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = autocommit(engine.connect())
+            self._local.conn = conn
+            with self._held_lock:
+                self._held.add(conn)
+        return conn
+
+    def _drop_connection(self, conn: Connection) -> None:
+        self._local.conn = None
+        with self._held_lock:
+            self._held.discard(conn)
+        with contextlib.suppress(Exception):
+            conn.close()
+
+    def close(self) -> None:
+        """Close the connections kept by every thread (tests; a worker exiting)."""
+        with self._held_lock:
+            held, self._held = self._held, set()
+        for conn in held:
+            with contextlib.suppress(Exception):
+                conn.close()
+        self._local = threading.local()
 
     def _plan(self, conn, attempt_id, claim, item_id, data):
         rules = self._rules(conn, attempt_id)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import threading
 
 import pytest
-from sqlalchemy import event, select, update
+from sqlalchemy import event, func, select, update
 
 from exam.models import Answer, Attempt, Exam
 from jifa.accounts.models import UserAccount
@@ -302,6 +302,7 @@ def engine_app(committed_factory, db_url, tmp_path, clock):
         }
     )
     yield app, exam_id, person_id
+    app.wsgi_app.close()
     app.extensions["jifa_sessions"].kw["bind"].dispose()
 
 
@@ -368,3 +369,18 @@ def test_a_save_after_the_deadline_is_refused_with_real_commits(
     with committed_factory() as s:
         rows = s.execute(select(Answer.paper_item_id, Answer.seq)).all()
     assert rows == [(items[0], 1)]
+
+
+def test_a_broken_kept_connection_is_replaced(engine_app, committed_factory):
+    app, exam_id, _ = engine_app
+    c, token, aid, items = _login_and_start(app, exam_id)
+    fast = _fast(app)
+    assert _save(c, aid, items[0], "B", 1, token).status_code == 200 and fast.served == 1
+    (kept,) = fast._held
+    kept.connection.dbapi_connection.close()  # the server went away under it
+    resp = _save(c, aid, items[1], "B", 2, token)
+    assert resp.status_code == 200 and fast.served == 1  # answered by the Flask view
+    assert kept not in fast._held
+    assert _save(c, aid, items[2], "B", 3, token).status_code == 200 and fast.served == 2
+    with committed_factory() as s:
+        assert s.scalar(select(func.count()).select_from(Answer)) == 3
