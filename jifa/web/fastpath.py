@@ -65,7 +65,7 @@ _PATH = re.compile(r"/api/v1/attempts/([1-9][0-9]{0,17})/answers/([1-9][0-9]{0,1
 _MAX_BODY = 64 * 1024
 _CACHE_SIZE = 32768
 _RULES_SIZE = 8192  # attempts (about 7 KB each)
-_RULES_TTL = 600.0  # seconds; a key correction that changes a blank count is seen after it
+_RULES_TTL = 600.0  # seconds before an attempt's rules are read again
 
 StartResponse = Callable[..., Any]
 
