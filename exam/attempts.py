@@ -1340,21 +1340,17 @@ def review_payload(session: Session, attempt: Attempt, now: dt.datetime) -> dict
         a.paper_item_id: a
         for a in session.scalars(select(Answer).where(Answer.attempt_id == attempt.id))
     }
-    items = session.scalars(
-        select(PaperItem).where(PaperItem.paper_id == attempt.paper_id).order_by(PaperItem.position)
+    rows = session.execute(
+        select(PaperItem, key_in_force())
+        .join(QuestionVersion, QuestionVersion.id == PaperItem.question_version_id)
+        .where(PaperItem.paper_id == attempt.paper_id)
+        .order_by(PaperItem.position)
     ).all()
-    keys = dict(
-        session.execute(
-            select(PaperItem.id, key_in_force())
-            .join(QuestionVersion, QuestionVersion.id == PaperItem.question_version_id)
-            .where(PaperItem.paper_id == attempt.paper_id)
-        ).all()
-    )
     questions = []
-    for item in items:
+    for item, answer_key in rows:
         v = item.question_version
         key = _item_key(
-            v.type, keys[item.id], item.points, item.option_order, v.options, spec, item.section
+            v.type, answer_key, item.points, item.option_order, v.options, spec, item.section
         )
         ans = answers.get(item.id)
         questions.append(

@@ -75,12 +75,13 @@ def test_printed_key_follows_a_key_correction(session, generated):
     paper = session.scalar(select(Paper).where(Paper.person_id == people[0].id))
     item = next(i for i in paper.items if i.question_version.type == "single")
     version = item.question_version
-    other = next(o["key"] for o in version.options if o["key"] != version.answer)
-    edit_version(session, version, answer=other)
+    original = version.answer
+    other = next(o["key"] for o in version.options if o["key"] != original)
+    new = edit_version(session, version, answer=other)
     printed = printable_papers(session, exam, person_ids=[people[0].id])[0]
     shown = next(i for i in printed.items if i.number == item.position)
     assert shown.answer_text == displayed_answer("single", other, item.option_order)
-    assert other != version.answer  # the paper's own version is unchanged
+    assert new.id != version.id and version.answer == original  # the paper keeps its version
 
 
 def test_print_escapes_question_text(session, generated):

@@ -84,6 +84,21 @@ def sitting(build_sitting):
     return build_sitting()
 
 
+@pytest.fixture
+def started(client, login, sitting, clock):
+    """``sitting`` logged in through the JSON API with its attempt started: adds
+    ``token`` (CSRF), ``payload`` (the start reply) and ``attempt_id``."""
+    token = login(sitting.person.person_no, PASSWORD)
+    resp = client.post(
+        f"/api/v1/exams/{sitting.exam.id}/attempts", json={}, headers={"X-CSRF-Token": token}
+    )
+    assert resp.status_code == 200, resp.get_json()
+    sitting.token = token
+    sitting.payload = resp.get_json()
+    sitting.attempt_id = sitting.payload["attempt_id"]
+    return sitting
+
+
 def seed_committed(factory, password: str | None = None, items: int = 1):
     """Minimal committed data for tests that need real commits (no factories: they use
     the savepoint-isolated session): one open exam, one candidate (with a password if

@@ -31,17 +31,6 @@ def _submit(client, attempt_id, token):
     return client.post(f"/api/v1/attempts/{attempt_id}/submit", headers={"X-CSRF-Token": token})
 
 
-@pytest.fixture
-def started(client, login, sitting, clock):
-    token = login(sitting.person.person_no, PASSWORD)
-    resp = _start(client, sitting.exam.id, token)
-    assert resp.status_code == 200, resp.get_json()
-    sitting.token = token
-    sitting.payload = resp.get_json()
-    sitting.attempt_id = sitting.payload["attempt_id"]
-    return sitting
-
-
 def test_requires_login(client, sitting):
     assert client.get("/api/v1/exams").status_code == 401
 

@@ -26,17 +26,6 @@ def _save(client, attempt_id, item_id, answer, seq, token, **kwargs):
     )
 
 
-@pytest.fixture
-def started(client, login, sitting, clock):
-    sitting.token = login(sitting.person.person_no, PASSWORD)
-    resp = client.post(
-        f"/api/v1/exams/{sitting.exam.id}/attempts", headers={"X-CSRF-Token": sitting.token}
-    )
-    assert resp.status_code == 200
-    sitting.attempt_id = resp.get_json()["attempt_id"]
-    return sitting
-
-
 def _fast(app):
     return app.wsgi_app
 
