@@ -14,11 +14,11 @@ from sqlalchemy.orm import Session, selectinload
 
 from analysis import sampling
 from analysis.models import DrawReplacement, DrawStatus, DrawTicket, SamplingDraw
+from core.audit import Actor, record
+from core.errors import Conflict, InvalidInput, NotFound
+from core.org.models import RANK_BY_LABEL, OrgUnit, Person, Rank
+from core.org.services import top_level_unit
 from exam.models import Attempt, Exam, Participant
-from jifa.audit import Actor, record
-from jifa.errors import Conflict, InvalidInput, NotFound
-from jifa.org.models import RANK_BY_LABEL, OrgUnit, Person, Rank
-from jifa.org.services import top_level_unit
 
 STRATA_KINDS = {"top_unit": "区直属单位（镇/街道/区园、部门/单位）"}
 _ENTROPY = re.compile(r"^[0-9A-Za-z\-_.:/ ]{20,200}$")

@@ -12,9 +12,9 @@ import pandas as pd
 from sqlalchemy import Text, cast, select
 from sqlalchemy.orm import Session, aliased
 
+from core.errors import InvalidInput, NotFound
+from core.org.models import RANK_LABELS, UNIT_KIND_LABELS, OrgUnit, Person, Rank, UnitKind
 from exam.models import Answer, Attempt, AttemptStatus, Blueprint, Exam, PaperItem
-from jifa.errors import InvalidInput, NotFound
-from jifa.org.models import RANK_LABELS, UNIT_KIND_LABELS, OrgUnit, Person, Rank, UnitKind
 from question_bank.models import (
     QUESTION_TYPE_LABELS,
     KnowledgePoint,

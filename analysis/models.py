@@ -6,7 +6,7 @@ import enum
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, String, Text, UniqueConstraint, event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from jifa.db import Base, utcnow
+from core.db import Base, utcnow
 
 
 class DrawStatus(enum.StrEnum):
@@ -110,7 +110,7 @@ LOCKED_DRAW_FIELDS = (
 def _refuse_settings_change(_mapper, _connection, target: SamplingDraw) -> None:
     from sqlalchemy import inspect
 
-    from jifa.errors import Conflict
+    from core.errors import Conflict
 
     state = inspect(target)
     changed = [f for f in LOCKED_DRAW_FIELDS if state.attrs[f].history.has_changes()]

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
-from jifa.errors import InvalidInput
+from core.errors import InvalidInput
 
 ALGORITHM_VERSION = "jifa-sha256-tickets-v1"  # SAMPLING.md; at most 40 characters
 ROSTER_HEADER = ("stratum_code", "stratum_name", "person_no", "rank")

@@ -20,7 +20,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from analysis import items, stats
-from jifa.excel import neutralise
+from core.excel import neutralise
 
 SHEETS = [
     "说明与口径",

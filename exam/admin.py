@@ -18,6 +18,12 @@ from pathlib import Path
 from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
+from core.accounts.services import Scope, unit_ids_in_scope
+from core.audit import Actor, record
+from core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from core.excel import RowError, SheetSpec, read_tables
+from core.org.models import RANK_BY_LABEL, RANK_LABELS, OrgUnit, Person, Rank
+from core.org.services import full_name
 from exam.models import (
     Answer,
     Attempt,
@@ -35,12 +41,6 @@ from exam.models import (
     ReviewPolicy,
     SelfReportedResult,
 )
-from jifa.accounts.services import Scope, unit_ids_in_scope
-from jifa.audit import Actor, record
-from jifa.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from jifa.excel import RowError, SheetSpec, read_tables
-from jifa.org.models import RANK_BY_LABEL, RANK_LABELS, OrgUnit, Person, Rank
-from jifa.org.services import full_name
 
 MODE_LABELS = {"online": "在线考试", "offline": "线下考试", "centralized": "集中测试"}
 STATUS_LABELS = {"draft": "草稿", "open": "进行中", "closed": "已结束"}

@@ -35,6 +35,10 @@ from sqlalchemy.orm import Session, joinedload, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
+from core.accounts.models import UserAccount
+from core.audit import Actor, record
+from core.db import UTCDateTime
+from core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from exam import timing
 from exam.keys import key_in_force
 from exam.models import (
@@ -53,10 +57,6 @@ from exam.models import (
     ReviewPolicy,
 )
 from exam.scoring import LETTERS, ItemKey, check_answer, kind_of, section_spec
-from jifa.accounts.models import UserAccount
-from jifa.audit import Actor, record
-from jifa.db import UTCDateTime
-from jifa.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from question_bank.models import Article, Citation, LawRevision, LawSource, QuestionVersion
 
 EVENT_KINDS = {"focus_lost", "page_hidden", "paste", "takeover", "copy", "resume"}
@@ -679,7 +679,7 @@ def plan_guarded_save(
     *,
     now: dt.datetime,
 ) -> GuardedSave | None:
-    """First half of the autosave fast path (``jifa.web.fastpath``), without the
+    """First half of the autosave fast path (``jifa.web.runner.fastpath``), without the
     database: check the body and validate the answer against the item's ``rules``
     (``InvalidInput`` as in ``save_answer``). ``None`` if the item is not on the paper."""
     seq, flagged = _check_save_body(body)

@@ -32,8 +32,8 @@ import yaml
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from jifa.audit import Actor, record
-from jifa.errors import InvalidInput, NotFound
+from core.audit import Actor, record
+from core.errors import InvalidInput, NotFound
 from question_bank.models import QUESTION_TYPE_LABELS, TIER_LABELS, LawSource
 
 ANY = "*"
@@ -607,7 +607,7 @@ def load_blueprint_data(content: bytes, filename: str) -> dict:
     """Read a blueprint file (.yaml/.yml/.json or .xlsx) into the dict ``parse_blueprint``
     takes. Excel: sheet 规则 (项目 | 值), sheet 题型 (题型 | 题数 | 每题分值 | 多选计分 |
     部分得分比例), optional sheets 来源比例 (来源 | 比例) and 难度比例 (难度档 | 比例)."""
-    from jifa.excel import read_tables
+    from core.excel import read_tables
 
     suffix = Path(filename).suffix.lower()
     if suffix in (".yaml", ".yml", ".json"):

@@ -8,11 +8,11 @@ import secrets
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.accounts.models import UserAccount
+from core.accounts.services import ensure_account, hash_code
+from core.errors import NotAuthenticated
+from core.org.models import Person
 from exam.models import ExamCode
-from jifa.accounts.models import UserAccount
-from jifa.accounts.services import ensure_account, hash_code
-from jifa.errors import NotAuthenticated
-from jifa.org.models import Person
 
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 
@@ -65,7 +65,7 @@ def issue_codes(
 ) -> list[tuple[Person, str]]:
     """One code per person (optionally for one exam); the codes are returned once for
     the printed slips and only their hashes are kept. Audited."""
-    from jifa.audit import record
+    from core.audit import record
 
     issued = [
         (p, issue_code(session, p, now=now, exam_id=exam_id, valid_for=valid_for)) for p in people

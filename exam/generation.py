@@ -42,8 +42,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
+from core.errors import InvalidInput
 from exam.blueprint import ANY, BlueprintSpec, band_label, type_label
-from jifa.errors import InvalidInput
 
 MAX_ROUNDS = 12
 _PERM_CACHE_LIMIT = 6  # index permutations are cached for up to this many movable options

@@ -16,8 +16,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from jifa.db import Base, utcnow
-from jifa.org.models import OrgUnit, Person
+from core.db import Base, utcnow
+from core.org.models import OrgUnit, Person
 from question_bank.models import QuestionVersion
 
 

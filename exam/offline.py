@@ -18,14 +18,14 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.audit import Actor, record
+from core.errors import InvalidInput
+from core.excel import SheetSpec, read_tables
+from core.org.models import OrgUnit, Person
 from exam.blueprint import TYPE_LABELS
 from exam.generation import displayed_answer
 from exam.keys import key_in_force
 from exam.models import Answer, Attempt, AttemptStatus, Exam, Paper, PaperItem, Participant
-from jifa.audit import Actor, record
-from jifa.errors import InvalidInput
-from jifa.excel import SheetSpec, read_tables
-from jifa.org.models import OrgUnit, Person
 from question_bank.models import Question, QuestionVersion
 
 MAX_QUESTIONS = 300

@@ -16,6 +16,8 @@ from collections.abc import Callable, Iterable, Sequence
 from sqlalchemy import delete, exists, func, insert, select
 from sqlalchemy.orm import Session
 
+from core.audit import Actor, record
+from core.errors import Conflict, InvalidInput, NotFound
 from exam.blueprint import BlueprintSpec, source_names, spec_of
 from exam.generation import (
     GeneratedPaper,
@@ -35,8 +37,6 @@ from exam.models import (
     PaperItem,
     Participant,
 )
-from jifa.audit import Actor, record
-from jifa.errors import Conflict, InvalidInput, NotFound
 from question_bank.models import (
     KnowledgePoint,
     LawSource,

@@ -26,7 +26,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from jifa.errors import InvalidInput
+from core.errors import InvalidInput
 
 LETTERS = string.ascii_uppercase
 MAX_FILL_LENGTH = 200

@@ -1,7 +1,10 @@
-"""jifa-exam: the foundation (configuration, database, organisation, accounts, audit)
-and the application shell (web app in ``jifa.web``, command line in ``jifa.cli``).
+"""jifa-exam: the shell on top of the domain packages.
 
-Layering: ``jifa.{config,db,errors,audit,excel,org,accounts}`` is the foundation that
-every domain package may import; ``question_bank`` <- ``exam`` <- ``analysis`` build on
-it; ``jifa.web``, ``jifa.cli`` and ``jifa.demo`` sit on top and stay thin.
+- ``jifa.app``: what assembles the whole system (schema, migrations, demo data,
+  printable papers);
+- ``jifa.web``: the Flask application, one package per area;
+- ``jifa.cli``: the ``jifa`` command, one module per area.
+
+Layering: ``core`` <- ``question_bank`` <- ``exam`` <- ``analysis`` <- ``jifa``; the
+command line never imports the web layer.
 """

@@ -1,9 +1,9 @@
-"""Alembic environment: the URL comes from ``jifa.migrate.alembic_config``."""
+"""Alembic environment: the URL comes from ``jifa.app.migrate.alembic_config``."""
 
 from alembic import context
 
-import jifa.schema  # noqa: F401  (registers every model)
-from jifa.db import Base, make_engine
+import jifa.app.schema  # noqa: F401  (registers every model)
+from core.db import Base, make_engine
 
 config = context.config
 target_metadata = Base.metadata

@@ -8,7 +8,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from jifa.excel import SheetSpec, workbook_bytes, write_csv, write_workbook
+from core.excel import SheetSpec, workbook_bytes, write_csv, write_workbook
 from question_bank.models import Question, QuestionVersion
 from question_bank.rows import EXPORT_HEADERS, RowContext, format_row
 

@@ -16,9 +16,9 @@ from pathlib import Path
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from jifa.audit import Actor, record
-from jifa.errors import InvalidInput
-from jifa.excel import RowError, read_tables
+from core.audit import Actor, record
+from core.errors import InvalidInput
+from core.excel import RowError, read_tables
 from question_bank.models import (
     Citation,
     KnowledgePoint,

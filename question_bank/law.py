@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
-from jifa.audit import Actor, record
-from jifa.errors import Conflict, InvalidInput, NotFound
+from core.audit import Actor, record
+from core.errors import Conflict, InvalidInput, NotFound
 from question_bank.articles import label_for, sort_key
 from question_bank.lawtext import normalise_article_text, parse_law
 from question_bank.models import (

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from jifa.errors import InvalidInput
+from core.errors import InvalidInput
 from question_bank.articles import CN_NUMERAL, NAMED_PARTS, cn_to_int, label_for, make_key
 
 _N = rf"[{CN_NUMERAL}\d]+"

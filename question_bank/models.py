@@ -18,7 +18,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from jifa.db import Base, utcnow
+from core.db import Base, utcnow
 
 
 class QuestionType(enum.StrEnum):

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from jifa.audit import Actor, record
-from jifa.errors import Conflict, InvalidInput, NotFound
+from core.audit import Actor, record
+from core.errors import Conflict, InvalidInput, NotFound
 from question_bank.articles import parse_ref, sort_key
 from question_bank.importer import ensure_knowledge_points, write_questions
 from question_bank.law import latest_revision

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from jifa.audit import Actor
+from core.audit import Actor
 from question_bank.importer import ImportReport, import_files
 
 STARTER_DIR = Path(__file__).parent / "data" / "starter"

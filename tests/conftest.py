@@ -17,8 +17,8 @@ from click.testing import CliRunner
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
-from jifa.db import Base, make_engine
-from jifa.migrate import upgrade
+from core.db import Base, make_engine
+from jifa.app.migrate import upgrade
 
 BACKEND = os.environ.get("JIFA_TEST_BACKEND", "sqlite")
 PG_URL = os.environ.get("JIFA_TEST_DATABASE_URL")
@@ -157,7 +157,7 @@ _seq = itertools.count(1)
 
 @pytest.fixture
 def make_unit(session):
-    from jifa.org.services import create_unit
+    from core.org.services import create_unit
 
     def _make(name=None, kind="town", parent=None, code=None):
         n = next(_seq)
@@ -175,8 +175,8 @@ def district(make_unit):
 
 @pytest.fixture
 def make_person(session, make_unit):
-    from jifa.accounts.services import ensure_account, grant_role, set_password
-    from jifa.org.models import Person
+    from core.accounts.services import ensure_account, grant_role, set_password
+    from core.org.models import Person
 
     def _make(
         unit=None,

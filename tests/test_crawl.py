@@ -162,7 +162,7 @@ def test_crawl_as_role(app, demo, role):
 
 
 def test_unit_admin_sees_only_own_units_people(app, demo, session):
-    from jifa.org.models import Person
+    from core.org.models import Person
 
     client = _login(app, "A0003")
     own = client.get("/admin/people/T01-0002")

@@ -16,9 +16,9 @@ COMMAND_MODULES = (
     "jifa.cli.demo",
     "jifa.cli.bank",
     "jifa.cli.exam",
-    "jifa.cli.exam_papers",
-    "jifa.cli.exam_runner",
-    "jifa.cli.exam_admin",
+    "jifa.cli.papers",
+    "jifa.cli.runner",
+    "jifa.cli.admin",
     "jifa.cli.org",
     "jifa.cli.analysis",
 )

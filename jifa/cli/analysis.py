@@ -10,10 +10,10 @@ from pathlib import Path
 import click
 
 from analysis import draws, sampling
+from core.db import utcnow
+from core.errors import InvalidInput
 from jifa.cli.context import AppContext, echo_json, pass_ctx
 from jifa.cli.demo import demo_group
-from jifa.db import utcnow
-from jifa.errors import InvalidInput
 
 CST = dt.timezone(dt.timedelta(hours=8))
 
@@ -209,7 +209,7 @@ def _build(ctx: AppContext, exam_ref: str):
 def responses_cmd(ctx: AppContext, exam_ref: str, out: str) -> None:
     """每人每题一行的作答明细 CSV（可据此复核全部统计）。"""
     from analysis import loading
-    from jifa.excel import write_csv
+    from core.excel import write_csv
 
     with ctx.transaction() as session:
         df = loading.load_responses(session, _exam_ids(session, exam_ref))

@@ -10,10 +10,10 @@ from contextlib import contextmanager
 import click
 from sqlalchemy.orm import Session, sessionmaker
 
-from jifa.audit import CONSOLE, Actor
-from jifa.config import load_config
-from jifa.db import make_engine, make_session_factory
-from jifa.errors import DomainError
+from core.audit import CONSOLE, Actor
+from core.config import load_config
+from core.db import make_engine, make_session_factory
+from core.errors import DomainError
 
 
 class AppContext:

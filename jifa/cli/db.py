@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
+from jifa.app.migrate import current_revision, upgrade
 from jifa.cli.context import AppContext, pass_ctx
-from jifa.migrate import current_revision, upgrade
 
 
 @click.group("db")

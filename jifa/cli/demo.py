@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from jifa import demo
+from jifa.app import demo
 from jifa.cli.context import AppContext, echo_json, pass_ctx
 
 

@@ -1,6 +1,6 @@
 """``jifa exam`` and ``jifa blueprint``: the groups; commands are attached by
-``exam_papers`` (blueprints, papers, offline), ``exam_runner`` (finalize, regrade) and
-``exam_admin`` (create, open, close, extend, results)."""
+``papers`` (blueprints, papers, offline), ``runner`` (finalize, regrade) and
+``admin`` (create, open, close, extend, results)."""
 
 from __future__ import annotations
 

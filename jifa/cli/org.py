@@ -7,12 +7,12 @@ from pathlib import Path
 
 import click
 
-from jifa.accounts import services as accounts
-from jifa.accounts.models import ROLE_LABELS, Role
+from core.accounts import services as accounts
+from core.accounts.models import ROLE_LABELS, Role
+from core.db import utcnow
+from core.excel import SheetSpec, write_workbook
+from core.org.services import full_name, unit_by_code
 from jifa.cli.context import AppContext, echo_json, finish_import, pass_ctx
-from jifa.db import utcnow
-from jifa.excel import SheetSpec, write_workbook
-from jifa.org.services import full_name, unit_by_code
 
 
 @click.group("org")
@@ -28,7 +28,7 @@ def org_group() -> None:
 @pass_ctx
 def import_cmd(ctx: AppContext, file: Path, dry_run: bool, skip_invalid: bool, as_json: bool):
     """Import the org tree and/or the roster (sheets recognised by their headers)."""
-    from jifa.org.roster import import_org
+    from core.org.roster import import_org
 
     with ctx.transaction() as session:
         report = import_org(
@@ -56,7 +56,7 @@ def import_cmd(ctx: AppContext, file: Path, dry_run: bool, skip_invalid: bool, a
 @pass_ctx
 def tree_cmd(ctx: AppContext, as_json: bool) -> None:
     """Print the org tree with unit codes, kinds and head counts."""
-    from jifa.org.services import tree_rows
+    from core.org.services import tree_rows
 
     with ctx.transaction() as session:
         rows = tree_rows(session)
@@ -90,7 +90,7 @@ def passwd_cmd(ctx: AppContext, person_no: str, must_change: bool) -> None:
         account = accounts.ensure_account(session, person)
         accounts.set_password(session, account, password, must_change=must_change)
         accounts.logout_everywhere(account)
-        from jifa.audit import record
+        from core.audit import record
 
         record(session, ctx.actor, "account.set_password", "user_account", account.id,
                after={"person_no": person_no, "must_change": must_change})  # fmt: skip
@@ -111,7 +111,7 @@ def _grant_args(session, person_no: str, role: str, unit_code: str | None):
 @pass_ctx
 def grant_cmd(ctx: AppContext, person_no: str, role: str, unit_code: str | None) -> None:
     """Grant a role (unit_admin needs --unit CODE)."""
-    from jifa.audit import record
+    from core.audit import record
 
     with ctx.transaction() as session:
         account, unit = _grant_args(session, person_no, role, unit_code)
@@ -131,7 +131,7 @@ def grant_cmd(ctx: AppContext, person_no: str, role: str, unit_code: str | None)
 @pass_ctx
 def revoke_cmd(ctx: AppContext, person_no: str, role: str, unit_code: str | None) -> None:
     """Revoke a role."""
-    from jifa.audit import record
+    from core.audit import record
 
     with ctx.transaction() as session:
         account, unit = _grant_args(session, person_no, role, unit_code)

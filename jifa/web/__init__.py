@@ -9,7 +9,7 @@ import datetime as dt
 from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 
-from jifa.config import load_config
+from core.config import load_config
 
 csrf = CSRFProtect()
 
@@ -39,21 +39,27 @@ def create_app(config: dict | None = None) -> Flask:
     csrf.init_app(app)
     errors.init_app(app)
 
-    from jifa.web import auth, filters
+    from jifa.web import access, filters
 
-    auth.init_app(app)
+    access.init_app(app)
     filters.init_app(app)
 
-    from jifa.web import admin, analyst, bank, main, papers, runner
+    from jifa.web.admin import views as admin
+    from jifa.web.analysis import views as analysis
+    from jifa.web.auth import views as auth
+    from jifa.web.bank import views as bank
+    from jifa.web.main import views as main
+    from jifa.web.papers import views as papers
+    from jifa.web.runner import views as runner
 
-    for module in (main, auth, bank, papers, runner, admin, analyst):
+    for module in (main, auth, bank, papers, runner, admin, analysis):
         app.register_blueprint(module.bp)
         if hasattr(module, "api"):
             app.register_blueprint(module.api)
     # The JSON login answers with the CSRF token; it cannot require one beforehand.
     csrf.exempt(auth.api_login)
 
-    from jifa.web.fastpath import AutosaveFastPath
+    from jifa.web.runner.fastpath import AutosaveFastPath
 
     app.wsgi_app = AutosaveFastPath(app, app.wsgi_app)  # type: ignore[method-assign]
     return app

@@ -11,7 +11,7 @@ from flask import Flask, current_app, g, request
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from jifa.db import make_engine, make_session_factory
+from core.db import make_engine, make_session_factory
 
 
 def init_app(app: Flask) -> None:

@@ -8,7 +8,7 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import IntegrityError, OperationalError
 from werkzeug.exceptions import HTTPException
 
-from jifa.errors import DomainError
+from core.errors import DomainError
 from jifa.web.database import is_api_request
 
 MESSAGES = {

@@ -57,7 +57,7 @@ def parser(description: str) -> argparse.ArgumentParser:
 
 @contextlib.contextmanager
 def fresh_database(kind: str, admin_url: str) -> Iterator[str]:
-    from jifa.migrate import upgrade
+    from jifa.app.migrate import upgrade
 
     tmp = tempfile.mkdtemp(prefix="jifa-bench-")
     try:
@@ -98,10 +98,10 @@ def seed(
     """Bulk-insert one exam, a 50-question bank, ``candidates`` people with accounts,
     participants and pre-generated papers (and optionally started attempts with saved
     answers). Independent of the paper generator."""
+    from core.accounts.models import RoleGrant, UserAccount
+    from core.db import make_engine
+    from core.org.models import OrgUnit, Person
     from exam.models import Answer, Attempt, Blueprint, Exam, Paper, PaperItem, Participant
-    from jifa.accounts.models import RoleGrant, UserAccount
-    from jifa.db import make_engine
-    from jifa.org.models import OrgUnit, Person
     from question_bank.models import Question, QuestionVersion
 
     engine = make_engine(url)

@@ -37,11 +37,11 @@ def main() -> None:
     p.add_argument("--people", type=int, default=5000)
     p.add_argument("--candidates", type=int, default=2000)
     args = p.parse_args()
+    from core.db import make_engine, make_session_factory
+    from core.org.roster import import_org
     from exam import admin
     from exam.models import Exam
-    from jifa.db import make_engine, make_session_factory
-    from jifa.demo import load_org
-    from jifa.org.roster import import_org
+    from jifa.app.demo import load_org
 
     out: dict = {"db": args.db}
     with fresh_database(args.db, args.pg_admin_url) as url:

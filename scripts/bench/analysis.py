@@ -27,6 +27,8 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from analysis import charts, notice, report, workbook  # noqa: E402
+from core.db import make_engine, make_session_factory  # noqa: E402
+from core.org.models import OrgUnit, Person  # noqa: E402
 from exam.models import (  # noqa: E402
     Answer,
     Attempt,
@@ -36,9 +38,7 @@ from exam.models import (  # noqa: E402
     PaperItem,
     Participant,
 )
-from jifa.db import make_engine, make_session_factory  # noqa: E402
-from jifa.migrate import upgrade  # noqa: E402
-from jifa.org.models import OrgUnit, Person  # noqa: E402
+from jifa.app.migrate import upgrade  # noqa: E402
 from question_bank.models import (  # noqa: E402
     KnowledgePoint,
     Question,

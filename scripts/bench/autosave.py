@@ -64,8 +64,8 @@ def main() -> None:
         types = {}
         from sqlalchemy import select
 
+        from core.db import make_engine
         from exam.models import PaperItem
-        from jifa.db import make_engine
         from question_bank.models import QuestionVersion
 
         eng = make_engine(url)

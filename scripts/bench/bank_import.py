@@ -16,9 +16,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from jifa.db import make_engine, make_session_factory  # noqa: E402
-from jifa.excel import SheetSpec, write_workbook  # noqa: E402
-from jifa.migrate import upgrade  # noqa: E402
+from core.db import make_engine, make_session_factory  # noqa: E402
+from core.excel import SheetSpec, write_workbook  # noqa: E402
+from jifa.app.migrate import upgrade  # noqa: E402
 from question_bank.importer import import_path  # noqa: E402
 from question_bank.rows import TEMPLATE_HEADERS  # noqa: E402
 from question_bank.sources import DEFAULT_SOURCES  # noqa: E402

@@ -71,8 +71,8 @@ def main() -> None:
             s_lat, s_err, s_elapsed = c.run_pool(port, logins, start, args.concurrency)
         from sqlalchemy import func, select
 
+        from core.db import make_engine
         from exam.models import Attempt
-        from jifa.db import make_engine
 
         eng = make_engine(url)
         with eng.connect() as conn:

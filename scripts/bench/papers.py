@@ -111,12 +111,12 @@ def bench_generation(bank, papers: int) -> tuple[float, dict, object]:
 
 
 def bench_persistence(bank, papers: int) -> dict:
+    from core.db import make_engine, make_session_factory
+    from core.org.models import OrgUnit, Person
     from exam import blueprint as bps
     from exam.models import Exam, Participant
     from exam.papers import generate_papers
-    from jifa.db import make_engine, make_session_factory
-    from jifa.migrate import upgrade
-    from jifa.org.models import OrgUnit, Person
+    from jifa.app.migrate import upgrade
     from question_bank.models import LawSource, Question, QuestionVersion
 
     tmp = tempfile.TemporaryDirectory()

@@ -11,7 +11,7 @@ cp migrations/env.py migrations/script.py.mako "$tmp/migrations/"
 .venv/bin/python - "$tmp" <<'PY'
 import sys
 from alembic import command
-from jifa.migrate import alembic_config
+from jifa.app.migrate import alembic_config
 tmp = sys.argv[1]
 cfg = alembic_config(f"sqlite:///{tmp}/gen.sqlite3")
 cfg.set_main_option("script_location", f"{tmp}/migrations")

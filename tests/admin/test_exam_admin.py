@@ -5,11 +5,11 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
+from core.accounts.services import account_for_person_no, scope_for
+from core.audit import AuditEntry
+from core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from exam import admin
 from exam.models import Exam, IntegrityEvent, Participant, SelfReportedResult
-from jifa.accounts.services import account_for_person_no, scope_for
-from jifa.audit import AuditEntry
-from jifa.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from tests.admin.conftest import xlsx
 from tests.conftest import NOW
 
@@ -178,7 +178,7 @@ def test_results_per_exam_and_unit_and_workbook(session, world, make_exam, make_
     assert {r["person_no"] for r in scoped["rows"]} == {"TA-0001", "TA-0002"}
     import io
 
-    from jifa.excel import workbook_bytes
+    from core.excel import workbook_bytes
 
     wb = load_workbook(io.BytesIO(workbook_bytes(admin.results_sheets(exam, data))))
     assert wb.sheetnames[:2] == ["考生成绩", "单位汇总"]

@@ -2,9 +2,9 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from jifa.audit import AuditEntry
-from jifa.org.models import OrgUnit, Person
-from jifa.org.roster import import_org, parse_rank
+from core.audit import AuditEntry
+from core.org.models import OrgUnit, Person
+from core.org.roster import import_org, parse_rank
 from tests.admin.conftest import xlsx
 from tests.conftest import NOW
 
@@ -147,7 +147,7 @@ def test_reimport_moves_a_person_and_keeps_past_results(session, world, make_exa
 
 
 def test_unit_admin_scope_rejects_rows_of_other_units(session, world):
-    from jifa.accounts.services import account_for_person_no, scope_for
+    from core.accounts.services import account_for_person_no, scope_for
 
     scope = scope_for(session, account_for_person_no(session, "UA1"))
     data = xlsx(

@@ -5,8 +5,8 @@ import re
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from jifa.accounts.services import account_for_person_no
-from jifa.audit import AuditEntry
+from core.accounts.services import account_for_person_no
+from core.audit import AuditEntry
 from tests.admin.conftest import PASSWORD
 
 

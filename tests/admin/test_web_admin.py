@@ -6,9 +6,9 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
 
+from core.audit import AuditEntry
+from core.org.models import Person
 from exam.models import Exam, Participant, SelfReportedResult
-from jifa.audit import AuditEntry
-from jifa.org.models import Person
 from tests.admin.conftest import PASSWORD, xlsx
 from tests.conftest import NOW
 
@@ -251,7 +251,7 @@ def test_bulk_passwords_slips_and_forced_change(client, app, session, world):
                                       "confirm": "NewPassw0rd"})  # fmt: skip
     assert resp.status_code == 302
     session.expire_all()
-    from jifa.accounts.services import account_for_person_no
+    from core.accounts.services import account_for_person_no
 
     assert account_for_person_no(session, "TA-0001").must_change_password is False
     assert c2.get("/").status_code == 200
@@ -276,7 +276,7 @@ def test_exam_codes_slips(client, session, world, make_exam):
 
 
 def test_audit_log_search_admin_only_and_no_edit_path(client, app, session, world):
-    from jifa.audit import record
+    from core.audit import record
 
     record(session, None, "exam.extend_window", "exam", 42, after={"x": 1}, at=NOW)
     session.flush()

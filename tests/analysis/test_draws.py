@@ -7,9 +7,9 @@ from sqlalchemy import select
 
 from analysis import draws, sampling
 from analysis.models import DrawReplacement
+from core.audit import Actor, AuditEntry
+from core.errors import Conflict, InvalidInput
 from exam.models import Participant
-from jifa.audit import Actor, AuditEntry
-from jifa.errors import Conflict, InvalidInput
 from tests.conftest import NOW
 
 ENTROPY = "31415926535897932384"

@@ -12,7 +12,7 @@ import pytest
 
 from analysis import sampling
 from analysis.sampling import RosterEntry, parse_quota_rule
-from jifa.errors import InvalidInput
+from core.errors import InvalidInput
 
 ROOT = Path(__file__).resolve().parents[2]
 

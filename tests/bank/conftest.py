@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from openpyxl import Workbook
 
-from jifa.excel import neutralise
+from core.excel import neutralise
 
 REPO = Path(__file__).resolve().parents[2]
 SHARED = REPO / ".." / "shared"

@@ -5,8 +5,8 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
-from jifa.audit import AuditEntry
-from jifa.errors import Conflict, NotFound
+from core.audit import AuditEntry
+from core.errors import Conflict, NotFound
 from question_bank.models import Article, LawRevision, LawSource, Question
 
 from .conftest import CRIMINAL, SUPERVISION, needs_law

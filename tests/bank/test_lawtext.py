@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from jifa.errors import InvalidInput
+from core.errors import InvalidInput
 from question_bank.lawtext import parse_law
 
 from .conftest import CRIMINAL, SUPERVISION, needs_law

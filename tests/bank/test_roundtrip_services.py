@@ -6,8 +6,8 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import delete, select
 
-from jifa.audit import AuditEntry
-from jifa.errors import InvalidInput
+from core.audit import AuditEntry
+from core.errors import InvalidInput
 from question_bank.exporter import export_bytes
 from question_bank.models import (
     Citation,

@@ -45,8 +45,8 @@ def live_server(tmp_path_factory):
     _require_chromium()
     from werkzeug.serving import make_server
 
-    from jifa.db import make_engine
-    from jifa.migrate import upgrade
+    from core.db import make_engine
+    from jifa.app.migrate import upgrade
     from jifa.web import create_app
 
     base = tmp_path_factory.mktemp("browser")
@@ -95,9 +95,9 @@ _counter = iter(range(1, 10_000))
 def seed(live_server):
     """Commit a candidate, an open exam (window around the real clock) and a 4-question
     paper; returns ids and the questions."""
+    from core.accounts.services import ensure_account, set_password
+    from core.org.models import OrgUnit, Person
     from exam.models import Blueprint, Exam, Paper, PaperItem, Participant
-    from jifa.accounts.services import ensure_account, set_password
-    from jifa.org.models import OrgUnit, Person
     from question_bank.models import Question, QuestionVersion
 
     def _seed(**exam_fields):

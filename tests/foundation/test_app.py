@@ -60,14 +60,14 @@ def test_wrong_password_is_401_with_message(client, make_person):
 
 
 def test_request_session_rolls_back_on_error(app, session):
-    from jifa.audit import AuditEntry, record
+    from core.audit import AuditEntry, record
     from jifa.web.database import db
 
     @app.get("/api/v1/_test_fail")
     def _fail():
         record(db(), None, "should.not.persist", "x")
         db().flush()
-        from jifa.errors import Conflict
+        from core.errors import Conflict
 
         raise Conflict("nope")
 
@@ -78,8 +78,8 @@ def test_request_session_rolls_back_on_error(app, session):
 
 def test_successful_logins_do_not_count_towards_the_ip_limit(session, make_person):
     """Candidates behind one office NAT all log in at 09:00: successes never throttle."""
-    from jifa.accounts.models import LoginAttempt
-    from jifa.accounts.services import ThrottlePolicy, authenticate
+    from core.accounts.models import LoginAttempt
+    from core.accounts.services import ThrottlePolicy, authenticate
     from tests.conftest import NOW
 
     person = make_person(password="Passw0rd!")

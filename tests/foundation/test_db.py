@@ -7,9 +7,9 @@ from alembic import command
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
-from jifa.audit import AuditLogIsAppendOnly, record
-from jifa.db import autocommit, make_engine, one_statement_write
-from jifa.migrate import alembic_config, current_revision, upgrade
+from core.audit import AuditLogIsAppendOnly, record
+from core.db import autocommit, make_engine, one_statement_write
+from jifa.app.migrate import alembic_config, current_revision, upgrade
 
 
 def test_sqlite_engine_has_wal_foreign_keys_and_busy_timeout(tmp_path):

@@ -4,8 +4,8 @@ import json
 
 from sqlalchemy import func, select
 
+from core.org.models import OrgUnit, Person, Rank
 from exam.models import Exam, Paper, Participant
-from jifa.org.models import OrgUnit, Person, Rank
 
 
 def test_demo_load_builds_a_district_bank_and_open_exam(runner, session, client):

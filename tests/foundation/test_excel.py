@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from openpyxl import Workbook, load_workbook
 
-from jifa.excel import SheetSpec, neutralise, read_tables, write_workbook
+from core.excel import SheetSpec, neutralise, read_tables, write_workbook
 
 ALIASES = {"stem": ["题干", "题目"], "answer": ["答案", "正确答案"], "note": ["备注"]}
 

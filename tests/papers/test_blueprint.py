@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from core.errors import InvalidInput
 from exam import blueprint as bps
-from jifa.errors import InvalidInput
 from tests.papers.conftest import BLUEPRINT_DATA
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -122,7 +122,7 @@ def test_demo_yaml_is_valid(session, sources):
 
 
 def test_excel_blueprint(session, sources):
-    from jifa.excel import SheetSpec, workbook_bytes
+    from core.excel import SheetSpec, workbook_bytes
 
     content = workbook_bytes(
         [

@@ -9,12 +9,12 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
 
+from core.errors import InvalidInput
+from core.excel import SheetSpec, workbook_bytes
 from exam.generation import displayed_answer
 from exam.models import Answer, Attempt, Paper
 from exam.offline import import_answer_sheets, parse_response, printable_papers
 from exam.papers import generate_papers
-from jifa.errors import InvalidInput
-from jifa.excel import SheetSpec, workbook_bytes
 from tests.conftest import NOW, edit_version
 
 PASSWORD = "Passw0rd!"
@@ -51,7 +51,7 @@ def _sheet(rows, n=10):
 
 
 def test_printable_papers_carry_name_and_number(session, generated, app):
-    from jifa.web.papers import render_papers
+    from jifa.app.printing import render_papers
 
     exam, people, town, other = generated
     papers = printable_papers(session, exam, unit=town)
@@ -85,7 +85,7 @@ def test_printed_key_follows_a_key_correction(session, generated):
 
 
 def test_print_escapes_question_text(session, generated):
-    from jifa.web.papers import render_papers
+    from jifa.app.printing import render_papers
 
     exam, *_ = generated
     paper = printable_papers(session, exam)[0]

@@ -8,9 +8,9 @@ import json
 import pytest
 from sqlalchemy import func, select
 
+from core.errors import Conflict
 from exam.models import Attempt, Paper, PaperGeneration, PaperItem, Participant
 from exam.papers import check_pool, generate_papers, rebuild_paper
-from jifa.errors import Conflict
 from tests.conftest import NOW
 
 

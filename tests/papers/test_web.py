@@ -77,8 +77,8 @@ def test_blueprint_form_validates_and_versions(client, login, session, sources, 
 def test_exam_pages_generate_check_and_upload(
     client, login, session, exam_with_people, make_person
 ):
+    from core.excel import SheetSpec, workbook_bytes
     from exam.models import Attempt, Paper
-    from jifa.excel import SheetSpec, workbook_bytes
 
     exam, people, *_ = exam_with_people
     make_person(person_no="AD1", password=PASSWORD, roles=("admin",))

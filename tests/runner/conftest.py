@@ -28,8 +28,8 @@ class Clock:
 @pytest.fixture
 def clock(monkeypatch):
     """The runner views read the time from this clock (starts at conftest ``NOW``)."""
-    import jifa.web.fastpath as fastpath
-    import jifa.web.runner as runner_views
+    import jifa.web.runner.fastpath as fastpath
+    import jifa.web.runner.views as runner_views
 
     c = Clock(NOW)
     monkeypatch.setattr(runner_views, "utcnow", c)
@@ -103,9 +103,9 @@ def seed_committed(factory, password: str | None = None, items: int = 1):
     """Minimal committed data for tests that need real commits (no factories: they use
     the savepoint-isolated session): one open exam, one candidate (with a password if
     given), a paper of ``items`` single-choice questions. Returns (exam id, person id)."""
+    from core.accounts.services import ensure_account, set_password
+    from core.org.models import OrgUnit, Person
     from exam.models import Blueprint, Exam, Paper, PaperItem, Participant
-    from jifa.accounts.services import ensure_account, set_password
-    from jifa.org.models import OrgUnit, Person
     from question_bank.models import Question, QuestionVersion
 
     with factory.begin() as s:

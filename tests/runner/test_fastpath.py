@@ -1,4 +1,4 @@
-"""The autosave fast path (``jifa.web.fastpath``): it serves valid saves with the same
+"""The autosave fast path (``jifa.web.runner.fastpath``): it serves valid saves with the same
 reply as the Flask view, reads an attempt's validation rules once, and hands every
 other request to the Flask view, so that each refusal reads exactly as before."""
 
@@ -9,8 +9,8 @@ import threading
 import pytest
 from sqlalchemy import event, func, select, update
 
+from core.accounts.models import UserAccount
 from exam.models import Answer, Attempt, Exam
-from jifa.accounts.models import UserAccount
 from tests.conftest import NOW
 from tests.runner.conftest import PASSWORD, seed_committed
 
@@ -212,7 +212,7 @@ def test_deadline_and_grace_are_read_fresh_on_every_save(app, client, started, s
 
 
 def test_expired_session_cookie_is_not_honoured_by_the_fast_path(app, client, started, monkeypatch):
-    import jifa.web.fastpath as fastpath
+    import jifa.web.runner.fastpath as fastpath
 
     real = fastpath.time.time
     monkeypatch.setattr(fastpath.time, "time", lambda: real() + 13 * 3600)  # lifetime 12 h
@@ -252,7 +252,7 @@ def test_https_requires_a_same_origin_referrer(app, client, started):
 
 
 def test_a_fault_in_the_fast_path_costs_no_save(app, client, started, session, monkeypatch, caplog):
-    import jifa.web.fastpath as fastpath
+    import jifa.web.runner.fastpath as fastpath
 
     def broken(*args, **kwargs):
         raise RuntimeError("boom")

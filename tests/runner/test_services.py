@@ -8,10 +8,10 @@ import threading
 import pytest
 from sqlalchemy import select
 
+from core.audit import AuditEntry
+from core.errors import Conflict
 from exam import attempts as svc
 from exam.models import Answer, Attempt
-from jifa.audit import AuditEntry
-from jifa.errors import Conflict
 from tests.conftest import NOW, edit_version
 from tests.runner.conftest import seed_committed
 
@@ -161,7 +161,7 @@ def test_two_concurrent_starts_get_one_attempt(committed_factory):
 def test_two_concurrent_starts_on_postgresql(request):
     from sqlalchemy.orm import sessionmaker
 
-    from jifa.db import Base
+    from core.db import Base
 
     pg_engine = request.getfixturevalue("pg_engine")  # after the skip check
     factory = sessionmaker(bind=pg_engine, expire_on_commit=False)

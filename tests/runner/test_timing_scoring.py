@@ -6,9 +6,9 @@ import datetime as dt
 
 import pytest
 
+from core.errors import InvalidInput
 from exam import timing
 from exam.scoring import REGISTRY, ItemKey, check_answer, normalize_fill, validate_response
-from jifa.errors import InvalidInput
 
 T0 = dt.datetime(2026, 6, 15, 1, 0, tzinfo=dt.UTC)
 

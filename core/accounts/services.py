@@ -1,0 +1,313 @@
+"""Authentication, throttling and access scope. Services take a session and ``now``;
+they never commit.
+
+Throttling state lives in the database (``user_accounts.failed_*``/``locked_until``
+and ``login_attempts``), so it holds across gunicorn workers and app servers.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, selectinload
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from core.accounts.models import LoginAttempt, Role, RoleGrant, UserAccount
+from core.errors import InvalidInput, NotAuthenticated, NotFound, TooManyRequests
+from core.org.models import OrgUnit, Person
+
+MIN_PASSWORD_LENGTH = 8
+# A dummy hash so that unknown logins cost as much time as known ones.
+_DUMMY_HASH = generate_password_hash("not-a-real-password")
+
+
+@dataclass(frozen=True)
+class ThrottlePolicy:
+    max_failures: int = 5
+    window_seconds: int = 60
+    lockout_seconds: int = 300
+    #: failures from one IP address per window across all accounts
+    max_ip_failures: int = 50
+
+
+def hash_password(password: str) -> str:
+    return generate_password_hash(password)
+
+
+def check_password_strength(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise InvalidInput(f"密码至少需要 {MIN_PASSWORD_LENGTH} 个字符。")
+    if password.isdigit() or password.isalpha():
+        raise InvalidInput("密码需同时包含字母和数字。")
+
+
+def generate_password(length: int = 10) -> str:
+    alphabet = "abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ"
+    digits = "23456789"
+    while True:
+        pw = "".join(secrets.choice(alphabet + digits) for _ in range(length))
+        if any(c in digits for c in pw) and any(c in alphabet for c in pw):
+            return pw
+
+
+def hash_code(code: str) -> str:
+    return hashlib.sha256(code.strip().upper().encode("utf-8")).hexdigest()
+
+
+def account_for_person_no(
+    session: Session, person_no: str, *, lock: bool = False
+) -> UserAccount | None:
+    stmt = (
+        select(UserAccount)
+        .join(Person, UserAccount.person_id == Person.id)
+        .where(Person.person_no == person_no)
+        .options(selectinload(UserAccount.grants))
+    )
+    if lock:
+        # Serialise concurrent attempts on one account so no failure is lost.
+        stmt = stmt.with_for_update(of=UserAccount)
+    return session.scalar(stmt)
+
+
+def ensure_account(session: Session, person: Person) -> UserAccount:
+    account = session.scalar(select(UserAccount).where(UserAccount.person_id == person.id))
+    if account is None:
+        account = UserAccount(person=person, grants=[RoleGrant(role=Role.candidate.value)])
+        session.add(account)
+        session.flush()
+    return account
+
+
+def set_password(
+    session: Session, account: UserAccount, password: str, *, must_change: bool = False
+) -> None:
+    check_password_strength(password)
+    account.password_hash = hash_password(password)
+    account.must_change_password = must_change
+    account.failed_logins = 0
+    account.locked_until = None
+
+
+def _check_ip_throttle(session: Session, ip: str | None, now: dt.datetime, policy: ThrottlePolicy):
+    if not ip:
+        return
+    since = now - dt.timedelta(seconds=policy.window_seconds)
+    failures = session.scalar(
+        select(func.count())
+        .select_from(LoginAttempt)
+        .where(LoginAttempt.ip == ip, LoginAttempt.at >= since, LoginAttempt.success.is_(False))
+    )
+    if failures >= policy.max_ip_failures:
+        raise TooManyRequests("登录尝试过于频繁，请一分钟后再试。")
+
+
+def authenticate(
+    session: Session,
+    person_no: str,
+    password: str,
+    *,
+    now: dt.datetime,
+    ip: str | None = None,
+    policy: ThrottlePolicy | None = None,
+) -> UserAccount:
+    """Check a password login. Failures are counted per account and per IP address;
+    after ``max_failures`` failures within the window the account is locked for
+    ``lockout_seconds`` (the next attempt, right or wrong, is refused)."""
+    policy = policy or ThrottlePolicy()
+    person_no = (person_no or "").strip()
+    _check_ip_throttle(session, ip, now, policy)
+    account = account_for_person_no(session, person_no, lock=True)
+    attempt = LoginAttempt(at=now, login=person_no[:64], ip=ip, success=False)
+    session.add(attempt)
+    if account is None or not account.is_active or not account.password_hash:
+        check_password_hash(_DUMMY_HASH, password or "")
+        raise NotAuthenticated("人员编号或密码错误。")
+    if account.locked_until and account.locked_until > now:
+        raise TooManyRequests("登录失败次数过多，账号已临时锁定，请稍后再试。")
+    if not check_password_hash(account.password_hash, password or ""):
+        window_start = account.failed_window_start
+        if window_start is None or now - window_start > dt.timedelta(seconds=policy.window_seconds):
+            account.failed_window_start = now
+            account.failed_logins = 0
+        account.failed_logins += 1
+        if account.failed_logins >= policy.max_failures:
+            account.locked_until = now + dt.timedelta(seconds=policy.lockout_seconds)
+        raise NotAuthenticated("人员编号或密码错误。")
+    account.failed_logins = 0
+    account.failed_window_start = None
+    account.locked_until = None
+    account.last_login_at = now
+    session.flush()
+    attempt.success = True
+    return account
+
+
+def record_failed_login(session: Session, login: str, ip: str | None, now: dt.datetime) -> None:
+    session.add(LoginAttempt(at=now, login=login[:64], ip=ip, success=False))
+
+
+def roles_of(account: UserAccount) -> set[str]:
+    return {g.role for g in account.grants}
+
+
+def logout_everywhere(account: UserAccount) -> None:
+    account.session_version += 1
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What a user may see: ``everything`` for analysts and admins, otherwise the
+    subtrees (by materialised path prefix) a unit admin manages."""
+
+    everything: bool
+    unit_paths: tuple[str, ...] = ()
+
+    def covers_path(self, path: str) -> bool:
+        return self.everything or any(path.startswith(p) for p in self.unit_paths)
+
+
+def scope_for(session: Session, account: UserAccount) -> Scope:
+    roles = roles_of(account)
+    if Role.admin in roles or Role.analyst in roles:
+        return Scope(everything=True)
+    unit_ids = [g.unit_id for g in account.grants if g.role == Role.unit_admin and g.unit_id]
+    if not unit_ids:
+        return Scope(everything=False)
+    paths = session.scalars(select(OrgUnit.path).where(OrgUnit.id.in_(unit_ids))).all()
+    return Scope(everything=False, unit_paths=tuple(sorted(paths)))
+
+
+def unit_ids_in_scope(session: Session, scope: Scope):
+    """A SELECT of unit ids in scope, for ``.in_()`` filters (None = no filter)."""
+    if scope.everything:
+        return None
+    from sqlalchemy import false, or_
+
+    if not scope.unit_paths:
+        return select(OrgUnit.id).where(false())
+    return select(OrgUnit.id).where(or_(*[OrgUnit.path.like(f"{p}%") for p in scope.unit_paths]))
+
+
+def grant_role(
+    session: Session, account: UserAccount, role: str, unit: OrgUnit | None = None
+) -> RoleGrant:
+    if role not in {r.value for r in Role}:
+        raise InvalidInput(f"未知角色：{role}（可选：candidate、unit_admin、analyst、admin）")
+    if role == Role.unit_admin and unit is None:
+        raise InvalidInput("单位管理员必须指定所管理的单位（--unit）。")
+    unit_id = unit.id if (unit is not None and role == Role.unit_admin) else None
+    for g in account.grants:
+        if g.role == role and g.unit_id == unit_id:
+            return g
+    grant = RoleGrant(role=role, unit_id=unit_id)
+    account.grants.append(grant)
+    session.flush()
+    return grant
+
+
+def get_unit_by_code(session: Session, code: str) -> OrgUnit:
+    unit = session.scalar(select(OrgUnit).where(OrgUnit.code == code))
+    if unit is None:
+        raise NotFound(f"单位代码不存在：{code}")
+    return unit
+
+
+# ---------------------------------------------------------------- administration
+
+
+def revoke_role(
+    session: Session, account: UserAccount, role: str, unit: OrgUnit | None = None
+) -> int:
+    """Remove matching grants (for ``unit_admin`` only the one for ``unit`` if given);
+    returns how many were removed."""
+    if role not in {r.value for r in Role}:
+        raise InvalidInput(f"未知角色：{role}（可选：candidate、unit_admin、analyst、admin）")
+    removed = 0
+    for g in list(account.grants):
+        if g.role == role and (unit is None or g.unit_id == unit.id):
+            account.grants.remove(g)
+            removed += 1
+    session.flush()
+    return removed
+
+
+def person_by_no(session: Session, person_no: str) -> Person:
+    person = session.scalar(select(Person).where(Person.person_no == (person_no or "").strip()))
+    if person is None:
+        raise NotFound(f"人员编号不存在：{person_no}")
+    return person
+
+
+def people_of_unit(
+    session: Session, unit: OrgUnit, *, include_subtree: bool = True, active_only: bool = True
+) -> list[Person]:
+    """The people of ``unit`` (and its subtree), ordered by unit path and person number."""
+    stmt = select(Person).join(OrgUnit, Person.unit_id == OrgUnit.id)
+    if include_subtree:
+        stmt = stmt.where(OrgUnit.path.like(f"{unit.path}%"))
+    else:
+        stmt = stmt.where(Person.unit_id == unit.id)
+    if active_only:
+        stmt = stmt.where(Person.is_active.is_(True))
+    return list(session.scalars(stmt.order_by(OrgUnit.path, Person.person_no)))
+
+
+def issue_initial_passwords(
+    session: Session,
+    people: list[Person],
+    *,
+    actor=None,
+    now: dt.datetime | None = None,
+    reset_existing: bool = False,
+) -> list[tuple[Person, str]]:
+    """A fresh random password for each person, to be changed at first login. The
+    plain passwords are returned once (for the slips) and never stored.
+
+    People who already chose their own password are left alone unless
+    ``reset_existing``; accounts holding an administrative role (unit admin, analyst,
+    admin) are never reset in bulk, so an administrator cannot lock themselves out."""
+    from core.audit import record
+
+    issued = []
+    for person in people:
+        account = ensure_account(session, person)
+        if roles_of(account) - {Role.candidate.value}:
+            continue
+        if account.password_hash and not account.must_change_password and not reset_existing:
+            continue
+        password = generate_password()
+        set_password(session, account, password, must_change=True)
+        issued.append((person, password))
+    session.flush()
+    record(
+        session,
+        actor,
+        "account.issue_passwords",
+        "person",
+        None,
+        after={"count": len(issued), "person_nos": [p.person_no for p, _ in issued][:1000]},
+        at=now,
+    )
+    return issued
+
+
+def force_logout(session: Session, account: UserAccount, *, actor=None) -> None:
+    """Log a user out of every device (their session cookies stop being accepted)."""
+    from core.audit import record
+
+    before = account.session_version
+    logout_everywhere(account)
+    session.flush()
+    record(
+        session,
+        actor,
+        "account.logout_everywhere",
+        "user_account",
+        account.id,
+        before={"session_version": before},
+        after={"session_version": account.session_version},
+    )

@@ -1,0 +1,222 @@
+"""Database plumbing: the declarative ``Base``, engines and session factories.
+
+Plain SQLAlchemy 2.0 with our own ``sessionmaker`` so that CLI jobs, analysis and
+tests run without a Flask app. Services take a ``Session`` and never commit; the caller
+(request wrapper, CLI command, test fixture) owns the transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import fcntl
+import os
+import sqlite3
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy import JSON, Connection, DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.types import TypeDecorator
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator):
+    """Timezone-aware UTC datetimes on every backend (SQLite stores naive values)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; use timezone-aware UTC values")
+        value = value.astimezone(dt.UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=dt.UTC)
+        return value.astimezone(dt.UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {dt.datetime: UTCDateTime, dict: JSON, list: JSON}
+
+
+def utcnow() -> dt.datetime:
+    """The one place that reads the clock; call it at the edges (views, CLI) only."""
+    return dt.datetime.now(dt.UTC)
+
+
+class _QueuedConnection(sqlite3.Connection):
+    """A pysqlite connection whose transactions queue on an ``flock`` before
+    ``BEGIN IMMEDIATE``.
+
+    SQLite allows one writer at a time and makes the others poll with growing sleeps
+    (1, 2, 5, 10 ... ms), which wrecks latency when several gunicorn workers write at
+    once. Waiting on a file lock instead wakes the next transaction the moment the
+    previous one commits. The lock is released right after COMMIT or ROLLBACK.
+    """
+
+    lock_path: str | None = None
+    #: seconds to wait for the queue before failing like a busy SQLite would
+    queue_timeout: float = 30.0
+
+    _queue_fd: int | None = None  # the lock file, opened once per connection
+    _holding = False
+
+    def acquire_queue(self) -> None:
+        if self.lock_path is None or self._holding:
+            return
+        if self._queue_fd is None:
+            self._queue_fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        fd = self._queue_fd
+        start = time.monotonic()
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                waited = time.monotonic() - start
+                if waited > self.queue_timeout:
+                    raise sqlite3.OperationalError("database is locked") from None
+                time.sleep(0.00001)
+        self._holding = True
+
+    def release_queue(self) -> None:
+        if self._holding:
+            self._holding = False
+            fcntl.flock(self._queue_fd, fcntl.LOCK_UN)
+
+    def commit(self) -> None:
+        try:
+            super().commit()
+        finally:
+            self.release_queue()
+
+    def rollback(self) -> None:
+        try:
+            super().rollback()
+        finally:
+            self.release_queue()
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self.release_queue()
+            fd, self._queue_fd = self._queue_fd, None
+            if fd is not None:
+                os.close(fd)
+
+
+def make_engine(url: str, **kwargs) -> Engine:
+    """Create an engine; SQLite gets WAL, foreign keys, a busy timeout and explicit
+    ``BEGIN IMMEDIATE`` transactions queued on a file lock (see ``_QueuedConnection``)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        lock_path = None
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            lock_path = f"{parsed.database}.lock"
+        connect_args = kwargs.setdefault("connect_args", {})
+        connect_args.setdefault("timeout", 30)
+        connect_args.setdefault("factory", _QueuedConnection)
+        engine = create_engine(url, **kwargs)
+        _configure_sqlite(engine, lock_path)
+        return engine
+    # No pre-ping: it costs a round trip per request; a dropped connection invalidates
+    # the pool on first use and the next checkout reconnects.
+    kwargs.setdefault("pool_recycle", 3600)
+    return create_engine(url, **kwargs)
+
+
+def _configure_sqlite(engine: Engine, lock_path: str | None) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):
+        # Let SQLAlchemy, not pysqlite, emit BEGIN (needed for savepoints, too).
+        dbapi_connection.isolation_level = None
+        if isinstance(dbapi_connection, _QueuedConnection):
+            dbapi_connection.lock_path = lock_path
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn):
+        if conn.get_execution_options().get(AUTOCOMMIT_OPTION):
+            return  # statements run one by one (see ``autocommit``)
+        dbapi_connection = conn.connection.dbapi_connection
+        if isinstance(dbapi_connection, _QueuedConnection):
+            dbapi_connection.acquire_queue()
+        try:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        except Exception:
+            if isinstance(dbapi_connection, _QueuedConnection):
+                dbapi_connection.release_queue()
+            raise
+
+
+AUTOCOMMIT_OPTION = "jifa_autocommit"
+
+
+def autocommit(conn: Connection, on: bool = True) -> Connection:
+    """Switch ``conn`` (in place) between autocommit, where every statement is its own
+    transaction, and ordinary transactions. End any open transaction first.
+
+    PostgreSQL uses the driver's autocommit; on SQLite no BEGIN is emitted, so a read
+    takes no write lock (WAL readers never wait) and a single write statement is atomic
+    on its own. SQLite's ``isolation_level="AUTOCOMMIT"`` is not used: resetting it on
+    return to the pool would hand pysqlite back its own implicit BEGIN.
+    """
+    if conn.dialect.name == "sqlite":
+        return conn.execution_options(**{AUTOCOMMIT_OPTION: on})
+    return conn.execution_options(
+        isolation_level="AUTOCOMMIT" if on else conn.default_isolation_level
+    )
+
+
+@contextmanager
+def one_statement_write(conn: Connection) -> Iterator[Connection]:
+    """Run one write statement on an autocommit ``conn`` so that it is durable when the
+    block ends. PostgreSQL: the statement is its own transaction (one round trip).
+    SQLite: an ordinary ``BEGIN IMMEDIATE`` transaction, which queues on the write lock
+    instead of SQLite's sleep-and-retry busy handler; autocommit is restored after."""
+    if conn.dialect.name != "sqlite":
+        yield conn
+        conn.commit()  # ends SQLAlchemy's bookkeeping; the driver has already committed
+        return
+    autocommit(conn, False)
+    try:
+        with conn.begin():
+            yield conn
+    finally:
+        autocommit(conn, True)
+
+
+def make_session_factory(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+@contextmanager
+def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """One unit of work: commit on success, roll back on any exception."""
+    with factory.begin() as session:
+        yield session

@@ -1,0 +1,1 @@
+"""The shell's own parts: the complete schema, migrations, demo data and printable papers."""

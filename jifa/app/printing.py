@@ -1,0 +1,24 @@
+"""Printable papers and keys: one self-contained HTML page (inline print stylesheet)
+for a list of ``exam.offline.PrintablePaper``. Used by the web area ``papers`` and by
+``jifa exam print``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import jinja2
+
+_env = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(str(Path(__file__).parent / "templates")),
+    autoescape=True,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+
+def render_papers(title: str, items, *, key: bool, back_url: str | None = None) -> str:
+    """One paper per candidate, the candidate's name and number repeated at the top of
+    every page; ``key=True`` prints the answers and explanations."""
+    return _env.get_template("print.html").render(
+        title=title, papers=items, key=key, back_url=back_url
+    )

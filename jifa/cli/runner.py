@@ -1,0 +1,69 @@
+"""``jifa exam finalize-expired`` (cron) and ``jifa exam regrade EXAM``."""
+
+from __future__ import annotations
+
+import click
+from sqlalchemy import select
+
+from core.db import utcnow
+from core.errors import NotFound
+from exam import attempts as svc
+from exam.models import Exam
+from jifa.cli.context import echo_json, pass_ctx
+from jifa.cli.exam import exam_group
+
+
+@exam_group.command("finalize-expired")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON object.")
+@pass_ctx
+def finalize_expired(ctx, as_json: bool) -> None:
+    """Submit and score every attempt whose time (plus grace) is over; prints the count.
+
+    Safe to run from cron every minute."""
+    with ctx.transaction() as session:
+        count = svc.finalize_expired(session, utcnow())
+    if as_json:
+        echo_json({"finalized": count})
+    else:
+        click.echo(count)
+
+
+def _find_exam(session, ref: str) -> Exam:
+    exam = session.get(Exam, int(ref)) if ref.isdigit() else None
+    if exam is None:
+        exam = session.scalar(select(Exam).where(Exam.title == ref))
+    if exam is None:
+        raise NotFound(f"未找到考试：{ref}")
+    return exam
+
+
+@exam_group.command("regrade")
+@click.argument("exam_ref", metavar="EXAM")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON object.")
+@pass_ctx
+def regrade(ctx, exam_ref: str, as_json: bool) -> None:
+    """Rescore every submitted attempt of EXAM (id or title) after a key correction;
+    prints each changed score (before -> after); recorded in the audit log."""
+    with ctx.transaction() as session:
+        exam = _find_exam(session, exam_ref)
+        changes = svc.regrade_exam(session, exam, ctx.actor)
+        rows = [
+            {
+                "attempt_id": a.id,
+                "person_no": a.person.person_no,
+                "name": a.person.name,
+                "before": before,
+                "after": after,
+            }
+            for a, before, after in changes
+        ]
+    if as_json:
+        echo_json({"exam_id": exam.id, "changed": rows})
+        return
+    for r in rows:
+        click.echo(f"{r['person_no']}\t{r['name']}\t{r['before']} -> {r['after']}")
+    click.echo(f"重新评分完成：{len(rows)} 份成绩发生变化。")
+
+
+def register(main: click.Group) -> None:
+    """Commands attach to the shared ``exam`` group (registered by ``jifa.cli.exam``)."""
