@@ -217,6 +217,36 @@ def bank_verify(click_ctx, as_json: bool) -> None:
         click_ctx.exit(1)
 
 
+@bank_group.command("lint")
+@click.argument(
+    "file", required=False, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.pass_context
+def bank_lint(click_ctx, file: Path | None, as_json: bool) -> None:
+    """Check the bank (or FILE before importing it) for answer cues (exit 1 on errors)."""
+    from question_bank.lint import file_items, lint, lint_bank, source_names
+
+    ctx: AppContext = click_ctx.obj
+    with ctx.transaction() as session:
+        rejected: list[str] = []
+        if file is None:
+            report = lint_bank(session)
+        else:
+            items, rejected = file_items(session, file)
+            report = lint(items)
+        names = source_names(session)
+    if as_json:
+        echo_json({**report.as_dict(), "rejected_rows": rejected})
+    else:
+        for line in report.lines(source_names=names):
+            click.echo(line)
+        for reason in rejected:
+            click.echo(f"  未检查（无法导入）：{reason}")
+    if report.has_errors:
+        click_ctx.exit(1)
+
+
 def register(main: click.Group) -> None:
     main.add_command(law_group)
     main.add_command(bank_group)
