@@ -19,7 +19,7 @@ def test_demo_load_builds_a_district_bank_and_open_exam(runner, session, client)
     ranks = dict(session.execute(select(Person.rank, func.count()).group_by(Person.rank)).all())
     assert set(ranks) == {r.value for r in Rank}
     assert sum(ranks.values()) >= 600
-    assert data["questions"] >= 480
+    assert data["questions"] >= 470
 
     exam = session.get(Exam, data["exam_id"])
     assert exam.status == "open"
