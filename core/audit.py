@@ -87,6 +87,8 @@ def search(
     entity_type: str | None = None,
     entity_id: str | None = None,
     actor: str | None = None,
+    since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
     limit: int = 200,
 ) -> list[AuditEntry]:
     stmt = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)
@@ -98,6 +100,10 @@ def search(
         stmt = stmt.where(AuditEntry.entity_id == str(entity_id))
     if actor:
         stmt = stmt.where(AuditEntry.actor.like(f"%{actor}%"))
+    if since:
+        stmt = stmt.where(AuditEntry.at >= since)
+    if until:
+        stmt = stmt.where(AuditEntry.at <= until)
     return list(session.scalars(stmt))
 
 

@@ -68,3 +68,8 @@ def ensure_default_sources(session: Session) -> dict[str, LawSource]:
             existing[d.code] = source
     session.flush()
     return existing
+
+
+def sources_in_order(session: Session) -> list[LawSource]:
+    """Every law source in display order."""
+    return list(session.scalars(select(LawSource).order_by(LawSource.sort_order, LawSource.id)))

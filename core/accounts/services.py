@@ -1,5 +1,6 @@
-"""Authentication, throttling and access scope. Services take a session and ``now``;
-they never commit.
+"""Authentication, throttling, passwords and accounts. Services take a session and
+``now``; they never commit. What an account may see is ``core.accounts.scope``; role
+changes are ``core.accounts.roles``.
 
 Throttling state lives in the database (``user_accounts.failed_*``/``locked_until``
 and ``login_attempts``), so it holds across gunicorn workers and app servers.
@@ -17,8 +18,11 @@ from sqlalchemy.orm import Session, selectinload
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from core.accounts.models import LoginAttempt, Role, RoleGrant, UserAccount
+from core.accounts.scope import Scope, require_unit
 from core.errors import InvalidInput, NotAuthenticated, NotFound, TooManyRequests
+from core.excel import SheetSpec
 from core.org.models import OrgUnit, Person
+from core.org.services import full_name
 
 MIN_PASSWORD_LENGTH = 8
 # A dummy hash so that unknown logins cost as much time as known ones.
@@ -158,40 +162,6 @@ def logout_everywhere(account: UserAccount) -> None:
     account.session_version += 1
 
 
-@dataclass(frozen=True)
-class Scope:
-    """What a user may see: ``everything`` for analysts and admins, otherwise the
-    subtrees (by materialised path prefix) a unit admin manages."""
-
-    everything: bool
-    unit_paths: tuple[str, ...] = ()
-
-    def covers_path(self, path: str) -> bool:
-        return self.everything or any(path.startswith(p) for p in self.unit_paths)
-
-
-def scope_for(session: Session, account: UserAccount) -> Scope:
-    roles = roles_of(account)
-    if Role.admin in roles or Role.analyst in roles:
-        return Scope(everything=True)
-    unit_ids = [g.unit_id for g in account.grants if g.role == Role.unit_admin and g.unit_id]
-    if not unit_ids:
-        return Scope(everything=False)
-    paths = session.scalars(select(OrgUnit.path).where(OrgUnit.id.in_(unit_ids))).all()
-    return Scope(everything=False, unit_paths=tuple(sorted(paths)))
-
-
-def unit_ids_in_scope(session: Session, scope: Scope):
-    """A SELECT of unit ids in scope, for ``.in_()`` filters (None = no filter)."""
-    if scope.everything:
-        return None
-    from sqlalchemy import false, or_
-
-    if not scope.unit_paths:
-        return select(OrgUnit.id).where(false())
-    return select(OrgUnit.id).where(or_(*[OrgUnit.path.like(f"{p}%") for p in scope.unit_paths]))
-
-
 def grant_role(
     session: Session, account: UserAccount, role: str, unit: OrgUnit | None = None
 ) -> RoleGrant:
@@ -217,22 +187,6 @@ def get_unit_by_code(session: Session, code: str) -> OrgUnit:
 
 
 # ---------------------------------------------------------------- administration
-
-
-def revoke_role(
-    session: Session, account: UserAccount, role: str, unit: OrgUnit | None = None
-) -> int:
-    """Remove matching grants (for ``unit_admin`` only the one for ``unit`` if given);
-    returns how many were removed."""
-    if role not in {r.value for r in Role}:
-        raise InvalidInput(f"未知角色：{role}（可选：candidate、unit_admin、analyst、admin）")
-    removed = 0
-    for g in list(account.grants):
-        if g.role == role and (unit is None or g.unit_id == unit.id):
-            account.grants.remove(g)
-            removed += 1
-    session.flush()
-    return removed
 
 
 def person_by_no(session: Session, person_no: str) -> Person:
@@ -311,3 +265,69 @@ def force_logout(session: Session, account: UserAccount, *, actor=None) -> None:
         before={"session_version": before},
         after={"session_version": account.session_version},
     )
+
+
+def account_of(session: Session, person: Person) -> UserAccount | None:
+    """The account of ``person`` with its grants and their units (None if none yet)."""
+    return session.scalar(
+        select(UserAccount)
+        .where(UserAccount.person_id == person.id)
+        .options(selectinload(UserAccount.grants).selectinload(RoleGrant.unit))
+    )
+
+
+def reset_password(
+    session: Session,
+    person: Person,
+    password: str,
+    *,
+    must_change: bool = False,
+    actor=None,
+    now: dt.datetime | None = None,
+) -> UserAccount:
+    """Set ``person``'s password (console recovery): their other sessions end. Audited."""
+    from core.audit import record
+
+    account = ensure_account(session, person)
+    set_password(session, account, password, must_change=must_change)
+    logout_everywhere(account)
+    session.flush()
+    record(
+        session,
+        actor,
+        "account.set_password",
+        "user_account",
+        account.id,
+        after={"person_no": person.person_no, "must_change": must_change},
+        at=now,
+    )
+    return account
+
+
+PASSWORD_SLIP_HEADERS = ["人员编号", "姓名", "单位", "初始密码", "说明"]
+
+
+def issue_unit_passwords(
+    session: Session,
+    unit: OrgUnit,
+    *,
+    scope: Scope,
+    actor=None,
+    now: dt.datetime,
+    reset_existing: bool = False,
+) -> list[tuple[Person, str]]:
+    """Initial passwords for the active people of ``unit``'s subtree (see
+    ``issue_initial_passwords``); the caller must manage the unit. Used by the web page
+    and ``jifa user issue-passwords`` alike."""
+    require_unit(scope, unit, manage=True)
+    return issue_initial_passwords(
+        session, people_of_unit(session, unit), actor=actor, now=now, reset_existing=reset_existing
+    )
+
+
+def password_slip_sheet(issued: list[tuple[Person, str]]) -> SheetSpec:
+    """The printable list of issued initial passwords."""
+    rows = [
+        [p.person_no, p.name, full_name(p.unit), pw, "首次登录后须修改密码"] for p, pw in issued
+    ]
+    return SheetSpec("初始密码", PASSWORD_SLIP_HEADERS, rows)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from dataclasses import dataclass
+
+from sqlalchemy import false, func, or_, select
+from sqlalchemy.orm import Session, selectinload
 
 from core.errors import InvalidInput, NotFound
-from core.org.models import OrgUnit, UnitKind
+from core.org.models import OrgUnit, Person, UnitKind
 
 
 def create_unit(
@@ -64,10 +66,6 @@ def top_level_unit(unit: OrgUnit) -> OrgUnit:
 def tree_rows(session: Session, root: OrgUnit | None = None) -> list[dict]:
     """The tree (or ``root``'s subtree) in display order, each unit with its depth,
     kind label and the number of active people directly in it and in its subtree."""
-    from sqlalchemy import func
-
-    from core.org.models import Person
-
     stmt = select(OrgUnit)
     if root is not None:
         stmt = stmt.where(OrgUnit.path.like(f"{root.path}%"))
@@ -105,3 +103,57 @@ def tree_rows(session: Session, root: OrgUnit | None = None) -> list[dict]:
 
     walk(None, 0)
     return rows
+
+
+def unit_full_names(session: Session, unit_ids) -> dict[int, str]:
+    """{unit id: full name (城关镇/机关党支部)} for the given ids."""
+    units = session.scalars(
+        select(OrgUnit).where(OrgUnit.id.in_(set(unit_ids))).options(selectinload(OrgUnit.parent))
+    ).all()
+    return {u.id: full_name(u) for u in units}
+
+
+@dataclass(frozen=True)
+class PeopleFilter:
+    """Which people a roster listing shows."""
+
+    #: ids of the units to list from (``None``: every unit)
+    within: frozenset[int] | None = None
+    #: only this unit's subtree
+    under: OrgUnit | None = None
+    #: part of a name or person number
+    text: str = ""
+    #: a ``Rank`` value
+    rank: str = ""
+
+
+def _people_stmt(f: PeopleFilter):
+    stmt = (
+        select(Person)
+        .join(OrgUnit, Person.unit_id == OrgUnit.id)
+        .options(selectinload(Person.unit).selectinload(OrgUnit.parent))
+    )
+    if f.within is not None:
+        stmt = stmt.where(Person.unit_id.in_(sorted(f.within)) if f.within else false())
+    if f.under is not None:
+        stmt = stmt.where(OrgUnit.path.like(f"{f.under.path}%"))
+    if f.text:
+        like = f"%{f.text}%"
+        stmt = stmt.where(or_(Person.name.like(like), Person.person_no.like(like)))
+    if f.rank:
+        stmt = stmt.where(Person.rank == f.rank)
+    return stmt
+
+
+def find_people(
+    session: Session, f: PeopleFilter, *, limit: int | None = None, offset: int = 0
+) -> list[Person]:
+    """The people matching ``f`` in tree order, then by person number."""
+    stmt = _people_stmt(f).order_by(OrgUnit.path, Person.person_no).offset(offset or None)
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    return list(session.scalars(stmt))
+
+
+def count_people(session: Session, f: PeopleFilter) -> int:
+    return session.scalar(select(func.count()).select_from(_people_stmt(f).subquery()))

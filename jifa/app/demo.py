@@ -213,8 +213,9 @@ DEMO_EXAM_TITLE = "2026年乡科级干部纪法知识测试（演示）"
 
 def load_all(session: Session, *, now: dt.datetime) -> dict:
     """Everything ``jifa demo load`` creates, in one transaction (the caller's)."""
-    from core.accounts.services import Scope
-    from exam import admin, papers
+    from core.accounts.scope import CONSOLE
+    from exam import papers
+    from exam.admin import enrolment, exams, windows
     from exam.blueprint import import_blueprint
     from question_bank.law import import_law
     from question_bank.sources import ensure_default_sources
@@ -231,8 +232,7 @@ def load_all(session: Session, *, now: dt.datetime) -> dict:
     blueprint = import_blueprint(
         session, DEMO_BLUEPRINT.read_bytes(), DEMO_BLUEPRINT.name, actor=SYSTEM, now=now
     )
-    everything = Scope(everything=True)
-    settings = admin.ExamSettings(
+    settings = exams.ExamSettings(
         title=DEMO_EXAM_TITLE,
         blueprint_id=blueprint.id,
         opens_at=now - dt.timedelta(hours=1),
@@ -241,24 +241,24 @@ def load_all(session: Session, *, now: dt.datetime) -> dict:
         instructions="本次测试共 45 题，满分 100 分，60 分及格。作答过程中答案会自动保存；"
         "考试时间以服务器时间为准，到时自动交卷。",
     )
-    exam = admin.create_exam(
+    exam = exams.create_exam(
         session,
         settings,
         owner_unit=units["D00"],
         seed="demo-610",
-        scope=everything,
+        scope=CONSOLE,
         actor=SYSTEM,
         now=now,
     )
-    admin.enrol(
+    enrolment.enrol(
         session,
         exam,
         units=[units["D00"]],
         ranks=["township"],
-        scope=everything,
+        scope=CONSOLE,
         actor=SYSTEM,
         now=now,
     )
     papers.generate_papers(session, exam, now=now, actor=SYSTEM)
-    admin.open_exam(session, exam, scope=everything, actor=SYSTEM, now=now)
+    windows.open_exam(session, exam, scope=CONSOLE, actor=SYSTEM, now=now)
     return summary(session)

@@ -11,9 +11,10 @@ from pathlib import Path
 
 import click
 
+from core.accounts.scope import CONSOLE
 from core.db import utcnow
 from core.excel import write_workbook
-from exam import admin
+from exam.admin import access, enrolment, exams, results, self_reported, windows
 from jifa.cli.context import AppContext, echo_json, finish_import, pass_ctx
 from jifa.cli.exam import exam_group
 
@@ -97,8 +98,8 @@ def create_cmd(ctx: AppContext, title, blueprint_ref, owner_code, opens, closes,
 
     now = utcnow()
     with ctx.transaction() as session:
-        bp = admin.resolve_blueprint(session, blueprint_ref)
-        settings = admin.ExamSettings(
+        bp = exams.resolve_blueprint(session, blueprint_ref)
+        settings = exams.ExamSettings(
             title=title,
             blueprint_id=bp.id,
             opens_at=parse_time(opens),
@@ -113,22 +114,22 @@ def create_cmd(ctx: AppContext, title, blueprint_ref, owner_code, opens, closes,
             mode=mode,
             instructions=instructions,
         )
-        exam = admin.create_exam(
+        exam = exams.create_exam(
             session,
             settings,
             owner_unit=unit_by_code(session, owner_code),
             seed=seed or secrets.token_hex(16),
-            scope=admin.EVERYTHING,
+            scope=CONSOLE,
             actor=ctx.actor,
             now=now,
         )
-        result = admin.enrol(
+        result = enrolment.enrol(
             session,
             exam,
             units=[unit_by_code(session, c) for c in _split(units)],
             ranks=_split(ranks),
             person_nos=_split(people),
-            scope=admin.EVERYTHING,
+            scope=CONSOLE,
             actor=ctx.actor,
             now=now,
         )
@@ -152,14 +153,14 @@ def enrol_cmd(ctx: AppContext, exam_id: int, units, ranks, people) -> None:
     from core.org.services import unit_by_code
 
     with ctx.transaction() as session:
-        exam = admin.get_exam(session, exam_id, admin.EVERYTHING)
-        result = admin.enrol(
+        exam = access.get_visible_exam(session, exam_id, CONSOLE)
+        result = enrolment.enrol(
             session,
             exam,
             units=[unit_by_code(session, c) for c in _split(units)],
             ranks=_split(ranks),
             person_nos=_split(people),
-            scope=admin.EVERYTHING,
+            scope=CONSOLE,
             actor=ctx.actor,
             now=utcnow(),
         )
@@ -175,8 +176,8 @@ def enrol_cmd(ctx: AppContext, exam_id: int, units, ranks, people) -> None:
 def list_cmd(ctx: AppContext, status: str | None, as_json: bool) -> None:
     """List exams with their window and candidate counts."""
     with ctx.transaction() as session:
-        exams = admin.list_exams(session, admin.EVERYTHING, status=status)
-        counts = admin.exam_counts(session, [e.id for e in exams], admin.EVERYTHING)
+        found = access.list_visible_exams(session, CONSOLE, status=status)
+        counts = exams.exam_counts(session, [e.id for e in found], CONSOLE)
         rows = [
             {
                 "id": e.id,
@@ -188,14 +189,14 @@ def list_cmd(ctx: AppContext, status: str | None, as_json: bool) -> None:
                 "closes_at": e.closes_at.isoformat(),
                 **counts[e.id],
             }
-            for e in exams
+            for e in found
         ]
     if as_json:
         echo_json(rows)
         return
     for r in rows:
         click.echo(
-            f"#{r['id']:<4} {admin.STATUS_LABELS[r['status']]:<4} {r['title']}  "
+            f"#{r['id']:<4} {exams.STATUS_LABELS[r['status']]:<4} {r['title']}  "
             f"{_fmt(dt.datetime.fromisoformat(r['opens_at']))} ~ "
             f"{_fmt(dt.datetime.fromisoformat(r['closes_at']))}  "
             f"考生 {r['participants']}，试卷 {r['papers']}，已交卷 {r['submitted']}"
@@ -208,15 +209,15 @@ def _status_cmd(name: str, fn, done: str, help_text: str):
     @pass_ctx
     def cmd(ctx: AppContext, exam_id: int) -> None:
         with ctx.transaction() as session:
-            exam = admin.get_exam(session, exam_id, admin.EVERYTHING)
-            fn(session, exam, scope=admin.EVERYTHING, actor=ctx.actor, now=utcnow())
+            exam = access.get_visible_exam(session, exam_id, CONSOLE)
+            fn(session, exam, scope=CONSOLE, actor=ctx.actor, now=utcnow())
         click.echo(f"考试 #{exam_id} {done}。")
 
     return cmd
 
 
-_status_cmd("open", admin.open_exam, "已开放", "Open an exam to its candidates (audited).")
-_status_cmd("close", admin.close_exam, "已关闭", "Close an exam: no new starts (audited).")
+_status_cmd("open", windows.open_exam, "已开放", "Open an exam to its candidates (audited).")
+_status_cmd("close", windows.close_exam, "已关闭", "Close an exam: no new starts (audited).")
 
 
 @exam_group.command("extend")
@@ -228,9 +229,9 @@ def extend_cmd(ctx: AppContext, exam_id: int, until: str, reason: str) -> None:
     """Extend an exam's window (audited)."""
     new_close = parse_time(until)
     with ctx.transaction() as session:
-        exam = admin.get_exam(session, exam_id, admin.EVERYTHING)
-        moved = admin.extend_window(
-            session, exam, new_close, scope=admin.EVERYTHING, actor=ctx.actor, now=utcnow(),
+        exam = access.get_visible_exam(session, exam_id, CONSOLE)
+        moved = windows.extend_window(
+            session, exam, new_close, scope=CONSOLE, actor=ctx.actor, now=utcnow(),
             reason=reason,
         )  # fmt: skip
     click.echo(
@@ -255,13 +256,13 @@ def extra_time_cmd(ctx: AppContext, exam_id: int, person_no: str, minutes: int, 
     from core.accounts.services import person_by_no
 
     with ctx.transaction() as session:
-        exam = admin.get_exam(session, exam_id, admin.EVERYTHING)
+        exam = access.get_visible_exam(session, exam_id, CONSOLE)
         person = person_by_no(session, person_no)
-        kw = {"scope": admin.EVERYTHING, "actor": ctx.actor, "now": utcnow()}
+        kw = {"scope": CONSOLE, "actor": ctx.actor, "now": utcnow()}
         if incident:
-            admin.extend_person_time(session, exam, person, minutes, reason, **kw)
+            windows.extend_person_time(session, exam, person, minutes, reason, **kw)
         else:
-            admin.set_extra_time(session, exam, person, minutes, reason, **kw)
+            windows.set_extra_time(session, exam, person, minutes, reason, **kw)
     click.echo(f"已为 {person_no} 延长 {minutes} 分钟（原因：{reason}）。")
 
 
@@ -277,11 +278,11 @@ def results_cmd(ctx: AppContext, exam_id: int, unit_code: str | None, out: Path 
     from core.org.services import unit_by_code
 
     with ctx.transaction() as session:
-        exam = admin.get_exam(session, exam_id, admin.EVERYTHING)
+        exam = access.get_visible_exam(session, exam_id, CONSOLE)
         unit = unit_by_code(session, unit_code) if unit_code else None
-        data = admin.results(session, exam, scope=admin.EVERYTHING, unit=unit)
+        data = results.results(session, exam, scope=CONSOLE, unit=unit)
         if out:
-            write_workbook(out, admin.results_sheets(exam, data))
+            write_workbook(out, results.results_sheets(exam, data))
     if as_json:
         echo_json(data)
         return
@@ -310,8 +311,8 @@ def upload_results_cmd(ctx: AppContext, file: Path, dry_run: bool, skip_invalid:
                        as_json: bool) -> None:  # fmt: skip
     """Upload self-reported results (人员编号, 成绩, 满分, 考试日期, 考试名称)."""
     with ctx.transaction() as session:
-        report = admin.import_self_reported(
-            session, file, filename=file.name, scope=admin.EVERYTHING, actor=ctx.actor,
+        report = self_reported.import_self_reported(
+            session, file, filename=file.name, scope=CONSOLE, actor=ctx.actor,
             now=utcnow(), dry_run=dry_run, skip_invalid=skip_invalid,
         )  # fmt: skip
     verb = "检查" if dry_run else ("已导入" if report.written else "未导入")

@@ -7,11 +7,13 @@ from pathlib import Path
 
 import click
 
+from core.accounts import roles
 from core.accounts import services as accounts
 from core.accounts.models import ROLE_LABELS, Role
+from core.accounts.scope import CONSOLE
 from core.db import utcnow
-from core.excel import SheetSpec, write_workbook
-from core.org.services import full_name, unit_by_code
+from core.excel import write_workbook
+from core.org.services import unit_by_code
 from jifa.cli.context import AppContext, echo_json, finish_import, pass_ctx
 
 
@@ -87,21 +89,16 @@ def passwd_cmd(ctx: AppContext, person_no: str, must_change: bool) -> None:
         password = stream.readline().rstrip("\r\n")
     with ctx.transaction() as session:
         person = accounts.person_by_no(session, person_no)
-        account = accounts.ensure_account(session, person)
-        accounts.set_password(session, account, password, must_change=must_change)
-        accounts.logout_everywhere(account)
-        from core.audit import record
-
-        record(session, ctx.actor, "account.set_password", "user_account", account.id,
-               after={"person_no": person_no, "must_change": must_change})  # fmt: skip
+        accounts.reset_password(
+            session, person, password, must_change=must_change, actor=ctx.actor, now=utcnow()
+        )
     click.echo(f"已为 {person_no} 设置新密码（其他设备上的登录已失效）。")
 
 
-def _grant_args(session, person_no: str, role: str, unit_code: str | None):
+def _person_and_unit(session, person_no: str, unit_code: str | None):
     person = accounts.person_by_no(session, person_no)
-    account = accounts.ensure_account(session, person)
     unit = unit_by_code(session, unit_code) if unit_code else None
-    return account, unit
+    return person, unit
 
 
 @user_group.command("grant")
@@ -111,13 +108,12 @@ def _grant_args(session, person_no: str, role: str, unit_code: str | None):
 @pass_ctx
 def grant_cmd(ctx: AppContext, person_no: str, role: str, unit_code: str | None) -> None:
     """Grant a role (unit_admin needs --unit CODE)."""
-    from core.audit import record
-
     with ctx.transaction() as session:
-        account, unit = _grant_args(session, person_no, role, unit_code)
-        accounts.grant_role(session, account, role, unit)
-        record(session, ctx.actor, "account.grant", "user_account", account.id,
-               after={"person_no": person_no, "role": role, "unit": unit_code})  # fmt: skip
+        person, unit = _person_and_unit(session, person_no, unit_code)
+        grant = roles.grant(
+            session, person, role, unit, scope=CONSOLE, actor=ctx.actor, now=utcnow()
+        )
+        unit_code = grant.unit.code if grant.unit else None
     click.echo(
         f"已授予 {person_no} 角色：{ROLE_LABELS[Role(role)]}"
         + (f"（{unit_code}）" if unit_code else "")
@@ -131,19 +127,10 @@ def grant_cmd(ctx: AppContext, person_no: str, role: str, unit_code: str | None)
 @pass_ctx
 def revoke_cmd(ctx: AppContext, person_no: str, role: str, unit_code: str | None) -> None:
     """Revoke a role."""
-    from core.audit import record
-
     with ctx.transaction() as session:
-        account, unit = _grant_args(session, person_no, role, unit_code)
-        n = accounts.revoke_role(session, account, role, unit)
-        if n:
-            record(session, ctx.actor, "account.revoke", "user_account", account.id,
-                   before={"person_no": person_no, "role": role, "unit": unit_code})  # fmt: skip
+        person, unit = _person_and_unit(session, person_no, unit_code)
+        n = roles.revoke(session, person, role, unit, scope=CONSOLE, actor=ctx.actor, now=utcnow())
     click.echo(f"已撤销 {n} 项授权。")
-
-
-SLIP_HEADERS_PW = ["人员编号", "姓名", "单位", "初始密码", "说明"]
-SLIP_HEADERS_CODE = ["人员编号", "姓名", "单位", "考试码", "有效期至", "说明"]
 
 
 @user_group.command("issue-passwords")
@@ -154,16 +141,16 @@ SLIP_HEADERS_CODE = ["人员编号", "姓名", "单位", "考试码", "有效期
 def issue_passwords_cmd(ctx: AppContext, unit_code: str, out: Path, reset_existing: bool) -> None:
     """Issue initial passwords (changed at first login) to a unit; write slips to Excel."""
     with ctx.transaction() as session:
-        unit = unit_by_code(session, unit_code)
-        people = accounts.people_of_unit(session, unit)
-        issued = accounts.issue_initial_passwords(
-            session, people, actor=ctx.actor, now=utcnow(), reset_existing=reset_existing
+        issued = accounts.issue_unit_passwords(
+            session,
+            unit_by_code(session, unit_code),
+            scope=CONSOLE,
+            actor=ctx.actor,
+            now=utcnow(),
+            reset_existing=reset_existing,
         )
-        rows = [
-            [p.person_no, p.name, full_name(p.unit), pw, "首次登录后须修改密码"] for p, pw in issued
-        ]
-        write_workbook(out, [SheetSpec("初始密码", SLIP_HEADERS_PW, rows)])
-    click.echo(f"已为 {len(rows)} 人生成初始密码，写入 {out}（请妥善保管，密码不会再次显示）。")
+        write_workbook(out, [accounts.password_slip_sheet(issued)])
+    click.echo(f"已为 {len(issued)} 人生成初始密码，写入 {out}（请妥善保管，密码不会再次显示）。")
 
 
 @user_group.command("issue-codes")
@@ -171,40 +158,29 @@ def issue_passwords_cmd(ctx: AppContext, unit_code: str, out: Path, reset_existi
 @click.option(
     "--exam", "exam_id", type=int, help="Limit the codes to one exam (its enrolled people)."
 )
-@click.option("--days", default=30, show_default=True, help="Days the codes stay valid.")
+@click.option("--days", default=30, show_default=True, help="Days the codes stay valid (1-365).")
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path))
 @pass_ctx
 def issue_codes_cmd(
     ctx: AppContext, unit_code: str, exam_id: int | None, days: int, out: Path
 ) -> None:
     """Issue one-time exam codes to a unit; write the slips to Excel."""
-    import datetime as dt
+    from exam.admin.codes import code_slip_sheet, issue_unit_codes
 
-    from exam.codes import issue_codes
-
-    now = utcnow()
     with ctx.transaction() as session:
-        unit = unit_by_code(session, unit_code)
-        people = accounts.people_of_unit(session, unit)
-        if exam_id is not None:
-            from exam.admin import EVERYTHING, get_exam
-            from exam.models import Participant
-
-            exam = get_exam(session, exam_id, EVERYTHING)
-            enrolled = {p.person_id for p in session.query(Participant).filter_by(exam_id=exam.id)}
-            people = [p for p in people if p.id in enrolled]
-        issued = issue_codes(
-            session, people, now=now, exam_id=exam_id, valid_for=dt.timedelta(days=days),
+        codes = issue_unit_codes(
+            session,
+            unit_by_code(session, unit_code),
+            exam_id=exam_id,
+            days=days,
+            scope=CONSOLE,
             actor=ctx.actor,
-        )  # fmt: skip
-        cst = dt.timezone(dt.timedelta(hours=8))
-        expires = (now + dt.timedelta(days=days)).astimezone(cst).strftime("%Y-%m-%d %H:%M")
-        rows = [
-            [p.person_no, p.name, full_name(p.unit), code, expires, "一次性使用"]
-            for p, code in issued
-        ]
-        write_workbook(out, [SheetSpec("考试码", SLIP_HEADERS_CODE, rows)])
-    click.echo(f"已为 {len(rows)} 人生成考试码，写入 {out}（请妥善保管，考试码不会再次显示）。")
+            now=utcnow(),
+        )
+        write_workbook(out, [code_slip_sheet(codes)])
+    click.echo(
+        f"已为 {len(codes.issued)} 人生成考试码，写入 {out}（请妥善保管，考试码不会再次显示）。"
+    )
 
 
 def register(main: click.Group) -> None:

@@ -1,5 +1,6 @@
 """Who is asking: the identity check on every request (``g.user``, ``g.roles``), the
-access decorators, the audit actor and the account's scope. Used by every area's views."""
+access decorators, the audit actor and the account's scope (``current_scope``: the
+``core.accounts.scope.Scope`` every service checks against). Used by every area's views."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from core.accounts import services as accounts
 from core.accounts.models import RoleGrant, UserAccount
+from core.accounts.scope import Scope, scope_for
 from core.errors import NotAuthenticated, PermissionDenied
 from jifa.web.database import db, is_api_request
 
@@ -157,7 +159,8 @@ def roles_required(*roles: str):
     return decorator
 
 
-def current_scope() -> accounts.Scope:
+def current_scope() -> Scope:
+    """The scope of the signed-in account, computed once per request."""
     if "scope" not in g:
-        g.scope = accounts.scope_for(db(), g.user)
+        g.scope = scope_for(db(), g.user)
     return g.scope

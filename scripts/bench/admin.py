@@ -37,9 +37,10 @@ def main() -> None:
     p.add_argument("--people", type=int, default=5000)
     p.add_argument("--candidates", type=int, default=2000)
     args = p.parse_args()
+    from core.accounts.scope import CONSOLE
     from core.db import make_engine, make_session_factory
     from core.org.roster import import_org
-    from exam import admin
+    from exam.admin import monitor, results
     from exam.models import Exam
     from jifa.app.demo import load_org
 
@@ -67,12 +68,12 @@ def main() -> None:
         with factory() as session:
             exam = session.get(Exam, seeded.exam_id)
             t = time.perf_counter()
-            mon = admin.monitor(session, exam, scope=admin.EVERYTHING, now=now)
+            mon = monitor.monitor(session, exam, scope=CONSOLE, now=now)
             out["monitor_s"] = round(time.perf_counter() - t, 3)
             out["monitor_candidates"] = len(mon["candidates"])
             out["monitor_json_kb"] = round(len(json.dumps(mon, ensure_ascii=False)) / 1024)
             t = time.perf_counter()
-            res = admin.results(session, exam, scope=admin.EVERYTHING)
+            res = results.results(session, exam, scope=CONSOLE)
             out["results_s"] = round(time.perf_counter() - t, 3)
             out["results_rows"] = len(res["rows"])
     print(json.dumps(out, ensure_ascii=False))

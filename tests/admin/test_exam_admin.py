@@ -5,10 +5,11 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
-from core.accounts.services import account_for_person_no, scope_for
+from core.accounts.scope import CONSOLE, scope_for, scope_of
+from core.accounts.services import account_for_person_no
 from core.audit import AuditEntry
 from core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from exam import admin
+from exam.admin import access, enrolment, exams, monitor, results, self_reported, windows
 from exam.models import Exam, IntegrityEvent, Participant, SelfReportedResult
 from tests.admin.conftest import xlsx
 from tests.conftest import NOW
@@ -23,7 +24,7 @@ def _settings(bp, **kw):
         duration_minutes=60,
     )
     base.update(kw)
-    return admin.ExamSettings(**base)
+    return exams.ExamSettings(**base)
 
 
 def _scope(session, no):
@@ -32,22 +33,22 @@ def _scope(session, no):
 
 def test_create_and_enrol_by_unit_rank_and_name(session, world, make_blueprint):
     bp = make_blueprint()
-    exam = admin.create_exam(
-        session, _settings(bp), owner_unit=world.district, seed="s", scope=admin.EVERYTHING,
+    exam = exams.create_exam(
+        session, _settings(bp), owner_unit=world.district, seed="s", scope=CONSOLE,
         actor=None, now=NOW,
     )  # fmt: skip
     assert exam.status == "draft" and exam.pass_mark == bp.pass_mark
-    res = admin.enrol(
+    res = enrolment.enrol(
         session, exam, units=[world.town_a], ranks=["乡科级"], person_nos=["TB-0001", "NOPE"],
-        scope=admin.EVERYTHING, actor=None, now=NOW,
+        scope=CONSOLE, actor=None, now=NOW,
     )  # fmt: skip
     enrolled = {p.person.person_no: p.enrolled_via for p in exam.participants}
     # cand_a (township, in a branch of town A) by unit; cand_a2 is general; TB-0001 named
     assert enrolled["TA-0001"] == "unit" and enrolled["TB-0001"] == "named"
     assert "TA-0002" not in enrolled
     assert res.problems == ["人员编号不存在：NOPE"]
-    again = admin.enrol(
-        session, exam, person_nos=["TA-0001"], scope=admin.EVERYTHING, actor=None, now=NOW
+    again = enrolment.enrol(
+        session, exam, person_nos=["TA-0001"], scope=CONSOLE, actor=None, now=NOW
     )
     assert (again.added, again.already) == (0, 1)
     actions = set(session.scalars(select(AuditEntry.action)))
@@ -57,10 +58,10 @@ def test_create_and_enrol_by_unit_rank_and_name(session, world, make_blueprint):
 def test_settings_are_validated(session, world, make_blueprint):
     bp = make_blueprint()
     with pytest.raises(InvalidInput) as exc:
-        admin.create_exam(
+        exams.create_exam(
             session,
             _settings(bp, closes_at=NOW - dt.timedelta(hours=2), duration_minutes=0, mode="x"),
-            owner_unit=world.district, seed="s", scope=admin.EVERYTHING, actor=None, now=NOW,
+            owner_unit=world.district, seed="s", scope=CONSOLE, actor=None, now=NOW,
         )  # fmt: skip
     assert len(exc.value.details) == 3
 
@@ -69,19 +70,19 @@ def test_unit_admin_creates_only_in_their_subtree(session, world, make_blueprint
     bp = make_blueprint()
     scope = _scope(session, "UA1")
     with pytest.raises(PermissionDenied):
-        admin.create_exam(
+        exams.create_exam(
             session, _settings(bp), owner_unit=world.town_b, seed="s", scope=scope, actor=None,
             now=NOW,
         )  # fmt: skip
-    exam = admin.create_exam(
+    exam = exams.create_exam(
         session, _settings(bp), owner_unit=world.town_a, seed="s", scope=scope, actor=None, now=NOW
     )
-    res = admin.enrol(
+    res = enrolment.enrol(
         session, exam, person_nos=["TB-0001", "TA-0002"], scope=scope, actor=None, now=NOW
     )
     assert res.added == 1 and "不在您的管理范围" in res.problems[0]
     with pytest.raises(PermissionDenied):
-        admin.enrol(session, exam, units=[world.town_b], scope=scope, actor=None, now=NOW)
+        enrolment.enrol(session, exam, units=[world.town_b], scope=scope, actor=None, now=NOW)
 
 
 def test_visibility_of_exams_by_scope(session, world, make_exam):
@@ -89,16 +90,16 @@ def test_visibility_of_exams_by_scope(session, world, make_exam):
     exam_b = make_exam([world.cand_b], owner_unit=world.town_b)
     district_exam = make_exam([world.cand_a, world.cand_b], owner_unit=world.district)
     scope = _scope(session, "UA1")
-    ids = {e.id for e in admin.list_exams(session, scope)}
+    ids = {e.id for e in access.list_visible_exams(session, scope)}
     assert exam_a.id in ids and district_exam.id in ids and exam_b.id not in ids
     with pytest.raises(NotFound):
-        admin.get_exam(session, exam_b.id, scope)
+        access.get_visible_exam(session, exam_b.id, scope)
     with pytest.raises(PermissionDenied):
-        admin.get_managed_exam(session, district_exam.id, scope)
+        access.get_managed_exam(session, district_exam.id, scope)
     # the district exam's monitor shows only town A's people to the unit admin
-    data = admin.monitor(session, district_exam, scope=scope, now=NOW)
+    data = monitor.monitor(session, district_exam, scope=scope, now=NOW)
     assert [c["person_no"] for c in data["candidates"]] == ["TA-0001"]
-    assert {c["person_no"] for c in admin.monitor(
+    assert {c["person_no"] for c in monitor.monitor(
         session, district_exam, scope=_scope(session, "ANA1"), now=NOW)["candidates"]} == {
         "TA-0001", "TB-0001"}  # fmt: skip
 
@@ -110,23 +111,23 @@ def test_open_close_extend_and_extra_time_are_audited(session, world, make_exam,
     exam.closes_at = NOW + dt.timedelta(minutes=30)
     attempt.deadline_at = exam.closes_at
     session.flush()
-    kw = {"scope": admin.EVERYTHING, "actor": None, "now": NOW}
-    admin.open_exam(session, exam, **kw)
+    kw = {"scope": CONSOLE, "actor": None, "now": NOW}
+    windows.open_exam(session, exam, **kw)
     with pytest.raises(Conflict):
-        admin.open_exam(session, exam, **kw)
-    moved = admin.extend_window(session, exam, NOW + dt.timedelta(hours=3), **kw)
+        windows.open_exam(session, exam, **kw)
+    moved = windows.extend_window(session, exam, NOW + dt.timedelta(hours=3), **kw)
     assert moved == 1 and attempt.deadline_at == NOW + dt.timedelta(minutes=60)
     with pytest.raises(InvalidInput):
-        admin.extend_window(session, exam, NOW, **kw)
-    admin.set_extra_time(session, exam, world.cand_a, 15, "视力障碍", **kw)
+        windows.extend_window(session, exam, NOW, **kw)
+    windows.set_extra_time(session, exam, world.cand_a, 15, "视力障碍", **kw)
     assert attempt.deadline_at == NOW + dt.timedelta(minutes=75)
-    admin.extend_person_time(session, exam, world.cand_a, 10, "网络故障", **kw)
+    windows.extend_person_time(session, exam, world.cand_a, 10, "网络故障", **kw)
     assert attempt.deadline_at == NOW + dt.timedelta(minutes=85)
     part = session.scalar(select(Participant).where(Participant.person_id == world.cand_a.id))
     assert part.extra_minutes == 25 and "网络故障" in part.extra_reason
     with pytest.raises(InvalidInput):
-        admin.set_extra_time(session, exam, world.cand_a, 5, " ", **kw)
-    admin.close_exam(session, exam, **kw)
+        windows.set_extra_time(session, exam, world.cand_a, 5, " ", **kw)
+    windows.close_exam(session, exam, **kw)
     actions = [
         a
         for (a,) in session.execute(
@@ -154,7 +155,7 @@ def test_monitor_counts_and_progress(session, world, make_exam, make_attempt, ma
     session.add(IntegrityEvent(attempt_id=attempt.id, kind="focus_lost", at=NOW))
     make_attempt(exam, world.cand_b, score=90)
     session.flush()
-    data = admin.monitor(session, exam, scope=admin.EVERYTHING, now=NOW + dt.timedelta(minutes=5))
+    data = monitor.monitor(session, exam, scope=CONSOLE, now=NOW + dt.timedelta(minutes=5))
     assert data["totals"] == {
         "enrolled": 3, "started": 2, "in_progress": 1, "submitted": 1, "absent": 1,
     }  # fmt: skip
@@ -171,16 +172,16 @@ def test_results_per_exam_and_unit_and_workbook(session, world, make_exam, make_
     exam = make_exam([world.cand_a, world.cand_a2, world.cand_b])
     make_attempt(exam, world.cand_a, score=80)
     make_attempt(exam, world.cand_b, score=40)
-    data = admin.results(session, exam, scope=admin.EVERYTHING)
+    data = results.results(session, exam, scope=CONSOLE)
     assert data["summary"]["enrolled"] == 3 and data["summary"]["sat"] == 2
     assert data["summary"]["passed"] == 1
-    scoped = admin.results(session, exam, scope=_scope(session, "UA1"))
+    scoped = results.results(session, exam, scope=_scope(session, "UA1"))
     assert {r["person_no"] for r in scoped["rows"]} == {"TA-0001", "TA-0002"}
     import io
 
     from core.excel import workbook_bytes
 
-    wb = load_workbook(io.BytesIO(workbook_bytes(admin.results_sheets(exam, data))))
+    wb = load_workbook(io.BytesIO(workbook_bytes(results.results_sheets(exam, data))))
     assert wb.sheetnames[:2] == ["考生成绩", "单位汇总"]
     assert wb["考生成绩"].max_row == 4
 
@@ -201,23 +202,23 @@ def test_self_reported_upload(session, world):
         }
     )
     scope = _scope(session, "UA1")
-    report = admin.import_self_reported(
+    report = self_reported.import_self_reported(
         session, data, filename="r.xlsx", scope=scope, actor=None, now=NOW
     )
     assert {e.row for e in report.errors} == {3, 4, 5, 6, 7}
     assert not report.written
     assert session.scalar(select(SelfReportedResult)) is None
-    report = admin.import_self_reported(
+    report = self_reported.import_self_reported(
         session, data, filename="r.xlsx", scope=scope, actor=None, now=NOW, skip_invalid=True
     )
     assert report.created == 1
     row = session.scalar(select(SelfReportedResult))
     assert (row.score, row.full_marks, row.taken_on) == (88, 100, dt.date(2026, 5, 20))
     assert row.unit_id == world.branch_a.id
-    assert len(admin.list_self_reported(session, scope=scope)) == 1
+    assert len(self_reported.list_self_reported(session, scope=scope)) == 1
     # it is kept apart from engine results and hidden from other units
-    other = admin.Scope(everything=False, unit_paths=(world.town_b.path,))
-    assert admin.list_self_reported(session, scope=other) == []
+    other = scope_of(session, ["unit_admin"], [world.town_b.id])
+    assert self_reported.list_self_reported(session, scope=other) == []
 
 
 def test_cli_exam_commands(runner, session, world, make_blueprint, make_exam, make_attempt,

@@ -20,7 +20,7 @@ from core.accounts import services as accounts
 from core.accounts.models import UserAccount
 from core.db import utcnow
 from core.errors import DomainError, NotAuthenticated
-from exam.codes import redeem_code
+from exam.admin.codes import redeem_code
 from jifa.web.access import client_ip, policy, start_session
 from jifa.web.database import db
 

@@ -3,26 +3,29 @@ Excel exports and offline answer-sheet upload. Thin views over ``exam.blueprint`
 ``exam.papers`` and ``exam.offline``.
 
 Blueprints are managed by admins and analysts; the exam pages are open to unit admins
-for exams owned by a unit in their scope.
+for exams owned by a unit in their scope (``exam.admin.access.get_owned_exam``: an exam
+they do not see at all answers 404).
 """
 
 from __future__ import annotations
 
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from flask import Response as FlaskResponse
-from sqlalchemy import select
 
+from core.accounts.scope import unit_in_scope
 from core.db import utcnow
-from core.errors import InvalidInput, NotFound, PermissionDenied
+from core.errors import InvalidInput, NotFound
 from core.excel import workbook_bytes
 from exam import blueprint as bps
 from exam import offline, papers
+from exam.admin import access
+from exam.admin.exams import get_blueprint_row
 from exam.models import Blueprint as BlueprintRow
-from exam.models import Exam, Participant
+from exam.models import Exam
 from jifa.app.printing import render_papers
 from jifa.web.access import actor, current_scope, roles_required
 from jifa.web.database import db
-from question_bank.models import LawSource
+from question_bank.sources import sources_in_order
 
 bp = Blueprint("papers", __name__, template_folder="templates", url_prefix="/papers")
 
@@ -32,34 +35,19 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _blueprint_row(blueprint_id: int) -> BlueprintRow:
-    row = db().get(BlueprintRow, blueprint_id)
-    if row is None:
-        raise NotFound("组卷规则不存在。")
-    return row
+    return get_blueprint_row(db(), blueprint_id)
 
 
 def _exam(exam_id: int) -> Exam:
-    exam = db().get(Exam, exam_id)
-    if exam is None:
-        raise NotFound("考试不存在。")
-    if not current_scope().covers_path(exam.owner_unit.path):
-        raise PermissionDenied("这场考试不属于您管理的单位。")
-    return exam
+    return access.get_owned_exam(db(), exam_id, current_scope())
+
+
+def _managed_exam(exam_id: int) -> Exam:
+    return access.get_managed_exam(db(), exam_id, current_scope())
 
 
 def _visible_exams() -> list[Exam]:
-    from core.org.models import OrgUnit
-
-    query = select(Exam).join(OrgUnit, OrgUnit.id == Exam.owner_unit_id).order_by(Exam.id.desc())
-    scope = current_scope()
-    if not scope.everything:
-        from sqlalchemy import false, or_
-
-        if not scope.unit_paths:
-            query = query.where(false())
-        else:
-            query = query.where(or_(*[OrgUnit.path.like(f"{p}%") for p in scope.unit_paths]))
-    return list(db().scalars(query.limit(200)))
+    return access.list_visible_exams(db(), current_scope(), owned_only=True, limit=200)
 
 
 # ---------------------------------------------------------------- index
@@ -83,8 +71,7 @@ def index():
 
 
 def _form_context(data: dict | None = None, errors=None, row=None):
-    session = db()
-    sources = session.scalars(select(LawSource).order_by(LawSource.sort_order)).all()
+    sources = sources_in_order(db())
     data = data or {
         "code": "",
         "name": "",
@@ -245,19 +232,7 @@ def blueprint_check(blueprint_id: int):
 @roles_required(*EXAM_ROLES)
 def exam_view(exam_id: int):
     exam = _exam(exam_id)
-    from core.org.models import OrgUnit
-
-    units = (
-        db()
-        .execute(
-            select(OrgUnit.code, OrgUnit.name)
-            .where(
-                OrgUnit.id.in_(select(Participant.unit_id).where(Participant.exam_id == exam.id))
-            )
-            .order_by(OrgUnit.path)
-        )
-        .all()
-    )
+    units = access.enrolled_units(db(), exam)
     return render_template(
         "papers/exam.html", exam=exam, counts=papers.paper_counts(db(), exam), units=units
     )
@@ -274,7 +249,7 @@ def exam_check(exam_id: int):
 @bp.post("/exams/<int:exam_id>/generate")
 @roles_required(*EXAM_ROLES)
 def exam_generate(exam_id: int):
-    exam = _exam(exam_id)
+    exam = _managed_exam(exam_id)
     report = papers.generate_papers(
         db(),
         exam,
@@ -297,11 +272,7 @@ def _selected_papers(exam: Exam):
     unit = None
     person_ids = None
     if request.args.get("unit"):
-        from core.accounts.services import get_unit_by_code
-
-        unit = get_unit_by_code(db(), request.args["unit"])
-        if not current_scope().covers_path(unit.path) and not current_scope().everything:
-            raise PermissionDenied("该单位不在您的管理范围内。")
+        unit = unit_in_scope(db(), current_scope(), request.args["unit"])
     if request.args.get("person"):
         try:
             person_ids = [int(request.args["person"])]
@@ -341,7 +312,7 @@ def exam_export(exam_id: int):
 @bp.post("/exams/<int:exam_id>/answers")
 @roles_required(*EXAM_ROLES)
 def exam_import_answers(exam_id: int):
-    exam = _exam(exam_id)
+    exam = _managed_exam(exam_id)
     upload = request.files.get("file")
     if upload is None or not upload.filename:
         raise InvalidInput("请选择要导入的答题卡文件（.xlsx 或 .csv）。")

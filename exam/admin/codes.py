@@ -1,0 +1,139 @@
+"""One-time exam codes, issued by a unit for candidates without a password. The
+administration page and ``jifa user issue-codes`` both issue through
+``issue_unit_codes``, with the same checks; only the codes' hashes are stored."""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core.accounts.models import UserAccount
+from core.accounts.scope import Scope, require_unit
+from core.accounts.services import ensure_account, hash_code, people_of_unit
+from core.audit import Actor, record
+from core.errors import InvalidInput, NotAuthenticated
+from core.excel import SheetSpec
+from core.org.models import OrgUnit, Person
+from core.org.services import full_name
+from exam.admin.access import get_visible_exam
+from exam.admin.enrolment import enrolled_person_ids
+from exam.models import ExamCode
+
+CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+MAX_VALID_DAYS = 365
+CODE_SLIP_HEADERS = ["人员编号", "姓名", "单位", "考试码", "有效期至", "说明"]
+CST = dt.timezone(dt.timedelta(hours=8))
+
+
+def new_code(length: int = 10) -> str:
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(length))
+
+
+def issue_code(
+    session: Session,
+    person: Person,
+    *,
+    now: dt.datetime,
+    exam_id: int | None = None,
+    valid_for: dt.timedelta = dt.timedelta(days=30),
+) -> str:
+    """Create a code for ``person`` and return it; only its hash is stored."""
+    code = new_code()
+    session.add(
+        ExamCode(
+            code_hash=hash_code(code),
+            person_id=person.id,
+            exam_id=exam_id,
+            issued_at=now,
+            expires_at=now + valid_for,
+        )
+    )
+    return code
+
+
+def redeem_code(session: Session, code: str, *, now: dt.datetime) -> UserAccount:
+    """Log in with a one-time code: valid, unexpired and unused, then marked used."""
+    row = session.scalar(
+        select(ExamCode).where(ExamCode.code_hash == hash_code(code or "")).with_for_update()
+    )
+    if row is None or row.used_at is not None or (row.expires_at and row.expires_at <= now):
+        raise NotAuthenticated("考试码无效、已使用或已过期。")
+    row.used_at = now
+    return ensure_account(session, row.person)
+
+
+def issue_codes(
+    session: Session,
+    people: list[Person],
+    *,
+    now: dt.datetime,
+    exam_id: int | None = None,
+    valid_for: dt.timedelta = dt.timedelta(days=30),
+    actor=None,
+) -> list[tuple[Person, str]]:
+    """One code per person (optionally for one exam); the codes are returned once for
+    the printed slips and only their hashes are kept. Audited."""
+    issued = [
+        (p, issue_code(session, p, now=now, exam_id=exam_id, valid_for=valid_for)) for p in people
+    ]
+    session.flush()
+    record(
+        session,
+        actor,
+        "account.issue_codes",
+        "exam" if exam_id else "person",
+        exam_id,
+        after={"count": len(issued), "person_nos": [p.person_no for p, _ in issued][:1000]},
+        at=now,
+    )
+    return issued
+
+
+@dataclass
+class IssuedCodes:
+    unit: OrgUnit
+    #: (person, code) for the slips: shown once, never stored
+    issued: list[tuple[Person, str]]
+    expires_at: dt.datetime
+
+
+def issue_unit_codes(
+    session: Session,
+    unit: OrgUnit,
+    *,
+    exam_id: int | None = None,
+    days: int = 30,
+    scope: Scope,
+    actor: Actor | None,
+    now: dt.datetime,
+) -> IssuedCodes:
+    """Codes for the active people of ``unit``'s subtree, valid ``days`` days. The
+    caller must manage the unit; with ``exam_id`` the exam must be in scope and only its
+    enrolled people get a code (bound to that exam)."""
+    require_unit(scope, unit, manage=True)
+    if not isinstance(days, int) or not 1 <= days <= MAX_VALID_DAYS:
+        raise InvalidInput(f"有效天数应在 1 到 {MAX_VALID_DAYS} 之间。")
+    people = people_of_unit(session, unit)
+    if exam_id is not None:
+        exam = get_visible_exam(session, exam_id, scope)
+        enrolled = enrolled_person_ids(session, exam)
+        people = [p for p in people if p.id in enrolled]
+    valid_for = dt.timedelta(days=days)
+    issued = issue_codes(
+        session, people, now=now, exam_id=exam_id, valid_for=valid_for, actor=actor
+    )
+    return IssuedCodes(unit=unit, issued=issued, expires_at=now + valid_for)
+
+
+def code_slip_sheet(codes: IssuedCodes) -> SheetSpec:
+    """The printable list of issued codes."""
+    expires = codes.expires_at.astimezone(CST).strftime("%Y-%m-%d %H:%M")
+    rows = [
+        [p.person_no, p.name, full_name(p.unit), code, expires, "一次性使用"]
+        for p, code in codes.issued
+    ]
+    return SheetSpec("考试码", CODE_SLIP_HEADERS, rows)
