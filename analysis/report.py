@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from analysis import items, loading, stats
@@ -193,3 +193,16 @@ def build(session: Session, exam_ids: list[int] | int, *, cutoff: str = "") -> R
     rep.draw = draw_summary(session, es.ids)
     rep.cutoff = cutoff
     return rep
+
+
+def submitted_counts(session: Session) -> dict[int, int]:
+    """{exam id: submitted attempts}: the exams an analysis has answers for."""
+    from exam.models import Attempt, AttemptStatus
+
+    return dict(
+        session.execute(
+            select(Attempt.exam_id, func.count())
+            .where(Attempt.status == AttemptStatus.submitted.value)
+            .group_by(Attempt.exam_id)
+        ).all()
+    )

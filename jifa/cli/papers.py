@@ -211,17 +211,12 @@ def exam_generate(app, exam: str, regenerate: bool, as_json: bool) -> None:
 @pass_ctx
 def exam_rebuild(app, exam: str, person_no: str, as_json: bool) -> None:
     """Rebuild one candidate's paper from the seed and compare it with the stored one."""
-    from sqlalchemy import select
-
-    from core.errors import NotFound
-    from core.org.models import Person
+    from core.accounts.services import person_by_no
     from exam.papers import get_exam, paper_for, rebuild_paper
 
     with app.transaction() as session:
         ex = get_exam(session, exam)
-        person = session.scalar(select(Person).where(Person.person_no == person_no))
-        if person is None:
-            raise NotFound(f"人员编号不存在：{person_no}")
+        person = person_by_no(session, person_no)
         result = rebuild_paper(session, paper_for(session, ex, person.id))
     if as_json:
         echo_json(result)

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import click
-from sqlalchemy import select
 
+from core.accounts.scope import CONSOLE
 from core.db import utcnow
-from core.errors import NotFound
 from exam import attempts as svc
-from exam.models import Exam
+from exam.admin.access import find_exam
 from jifa.cli.context import echo_json, pass_ctx
 from jifa.cli.exam import exam_group
 
@@ -28,15 +27,6 @@ def finalize_expired(ctx, as_json: bool) -> None:
         click.echo(count)
 
 
-def _find_exam(session, ref: str) -> Exam:
-    exam = session.get(Exam, int(ref)) if ref.isdigit() else None
-    if exam is None:
-        exam = session.scalar(select(Exam).where(Exam.title == ref))
-    if exam is None:
-        raise NotFound(f"未找到考试：{ref}")
-    return exam
-
-
 @exam_group.command("regrade")
 @click.argument("exam_ref", metavar="EXAM")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON object.")
@@ -45,7 +35,7 @@ def regrade(ctx, exam_ref: str, as_json: bool) -> None:
     """Rescore every submitted attempt of EXAM (id or title) after a key correction;
     prints each changed score (before -> after); recorded in the audit log."""
     with ctx.transaction() as session:
-        exam = _find_exam(session, exam_ref)
+        exam = find_exam(session, exam_ref, CONSOLE)
         changes = svc.regrade_exam(session, exam, ctx.actor)
         rows = [
             {

@@ -7,15 +7,14 @@ from __future__ import annotations
 import datetime as dt
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
-from sqlalchemy import func, select
 
 from analysis import charts, draws, notice, report, sampling, workbook
 from analysis.models import SamplingDraw
 from core.db import utcnow
 from core.errors import DomainError, InvalidInput
 from core.org.models import RANK_LABELS
-from exam.models import Attempt, AttemptStatus, Exam
-from jifa.web.access import actor, roles_required
+from exam.admin import access
+from jifa.web.access import actor, current_scope, roles_required
 from jifa.web.database import db
 
 bp = Blueprint("analyst", __name__, template_folder="templates", url_prefix="/analysis")
@@ -28,7 +27,8 @@ def _cutoff() -> str:
 
 
 def _exam_ids(exam_id: int) -> list[int]:
-    """The exam, plus others on the same blueprint if ``?with=3,4`` is given."""
+    """The exam, plus others on the same blueprint if ``?with=3,4`` is given; each must
+    be an exam the user sees (404 otherwise)."""
     ids = [exam_id]
     extra = request.args.get("with", "")
     for part in extra.replace("，", ",").split(","):
@@ -36,7 +36,7 @@ def _exam_ids(exam_id: int) -> list[int]:
             if not part.strip().isdigit():
                 raise InvalidInput(f"考试编号应为数字：{part}")
             ids.append(int(part))
-    return ids
+    return [access.get_visible_exam(db(), i, current_scope()).id for i in ids]
 
 
 def _filters() -> dict[str, str]:
@@ -72,18 +72,11 @@ def _report(exam_id: int):
 @bp.route("/")
 @roles_required(*ROLES)
 def index():
-    counts = dict(
-        db()
-        .execute(
-            select(Attempt.exam_id, func.count())
-            .where(Attempt.status == AttemptStatus.submitted.value)
-            .group_by(Attempt.exam_id)
-        )
-        .all()
-    )
-    exams = db().scalars(select(Exam).order_by(Exam.id.desc())).all()
     return render_template(
-        "analyst/index.html", exams=exams, counts=counts, draws=draws.list_draws(db())
+        "analyst/index.html",
+        exams=access.list_visible_exams(db(), current_scope()),
+        counts=report.submitted_counts(db()),
+        draws=draws.list_draws(db()),
     )
 
 
@@ -199,7 +192,7 @@ def _draw(draw_id: int) -> SamplingDraw:
 def draw_detail(draw_id: int):
     d = _draw(draw_id)
     results = draws.results_of(db(), d) if d.seed else []
-    exams = db().scalars(select(Exam).order_by(Exam.id.desc()).limit(50)).all()
+    exams = access.list_visible_exams(db(), current_scope(), limit=50)
     return render_template(
         "analyst/draw.html",
         d=d,

@@ -7,7 +7,6 @@ from __future__ import annotations
 import datetime as dt
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
-from sqlalchemy import select
 
 from core.audit import search as audit_search
 from core.db import utcnow
@@ -29,7 +28,7 @@ from question_bank.models import (
     QuestionType,
 )
 from question_bank.rows import EXPORT_HEADERS, OPTION_KEYS, RowContext, format_answer, row_values
-from question_bank.sources import ensure_default_sources
+from question_bank.sources import ensure_default_sources, sources_in_order
 from question_bank.stats import bank_stats
 
 bp = Blueprint("bank", __name__, template_folder="templates", url_prefix="/bank")
@@ -53,7 +52,7 @@ def _labels():
 
 def _sources() -> list[LawSource]:
     ensure_default_sources(db())
-    return list(db().scalars(select(LawSource).order_by(LawSource.sort_order, LawSource.id)))
+    return sources_in_order(db())
 
 
 def _int_arg(name: str, lo: int, hi: int) -> int | None:

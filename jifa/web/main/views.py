@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from flask import Blueprint, g, jsonify, render_template
-from sqlalchemy import text
 
-from core.db import utcnow
+from core.db import check_database, utcnow
 from jifa.web.database import db
 
 bp = Blueprint("main", __name__, template_folder="templates")
@@ -25,5 +24,5 @@ def ping():
 
 @api.get("/health")
 def health():
-    db().execute(text("SELECT 1"))
+    check_database(db())
     return jsonify({"ok": True, "server_time": utcnow().isoformat()})
