@@ -30,14 +30,16 @@ def test_phone_sits_a_whole_exam(phone, seed, sit, live_server):
     _answer_all(page, data.item_ids)
     page.click(f"#q-{data.item_ids[2]} .flag")
     sit.wait_saved(page)
-    page.click("#toggle-nav")
+    page.click("#open-card")
     assert "flagged" in page.get_attribute(
-        f"#nav-list button[data-qid='{data.item_ids[2]}']", "class"
+        f"#card-groups button[data-qid='{data.item_ids[2]}']", "class"
     )
+    page.click("#card-close")
     page.click("#toggle-large")
-    assert "large-text" in page.get_attribute("body", "class")
+    assert "large-text" in page.get_attribute("html", "class")
     page.click("#submit-exam")
     assert "所有题目均已作答" in page.inner_text("#confirm-summary")
+    assert "交卷后不能再修改" in page.inner_text("#confirm-dialog")
     page.click("#confirm-submit")
     page.wait_for_url(re.compile(r"/result$"))
     assert "40" in page.inner_text("#score")
@@ -87,7 +89,7 @@ def test_offline_answers_arrive_after_reconnect(phone, seed, sit):
     page.check(f"#q-{single} input[value=D]")
     page.check(f"#q-{multiple} input[value=A]")
     page.fill(f"#q-{fill} input[data-blank='0']", "离线作答")
-    page.wait_for_function("document.querySelector('#save-status').dataset.state === 'unsaved'")
+    page.wait_for_function("document.querySelector('#save-status').dataset.state === 'offline'")
     page.wait_for_timeout(1500)  # let a retry fail while offline
     _, answers = sit.attempt(data)
     assert answers == {}
