@@ -27,6 +27,8 @@ CHROMIUM_ARGS = [
 ]
 PASSWORD = "Passw0rd!"
 PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1280, "height": 800}
+SCREENSHOTS = Path(__file__).parent / "screenshots"  # gitignored; looked at by hand
 
 
 def _require_chromium():
@@ -40,10 +42,41 @@ def _require_chromium():
         pytest.skip("the playwright package is not installed")
 
 
+def _pooled_server(app):
+    """A werkzeug server whose requests run on a fixed pool of threads, as gunicorn's
+    threaded workers do. (Thread-per-request would not do: the autosave fast path keeps
+    one database connection per thread, so every save's new thread would hold one more
+    connection from the pool.)"""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from werkzeug.serving import BaseWSGIServer
+
+    class PooledServer(BaseWSGIServer):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="browser-http")
+
+        def process_request(self, request, client_address):
+            self.pool.submit(self._serve, request, client_address)
+
+        def _serve(self, request, client_address):
+            try:
+                self.finish_request(request, client_address)
+            except Exception:
+                self.handle_error(request, client_address)
+            finally:
+                self.shutdown_request(request)
+
+        def server_close(self):
+            super().server_close()
+            self.pool.shutdown(wait=False, cancel_futures=True)
+
+    return PooledServer("127.0.0.1", 0, app)
+
+
 @pytest.fixture(scope="module")
 def live_server(tmp_path_factory):
     _require_chromium()
-    from werkzeug.serving import make_server
 
     from core.db import make_engine
     from jifa.app.migrate import upgrade
@@ -55,7 +88,7 @@ def live_server(tmp_path_factory):
     app = create_app(
         {"DATABASE_URL": url, "SECRET_KEY": "browser-secret", "INSTANCE_PATH": str(base / "inst")}
     )
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+    server = _pooled_server(app)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     engine = make_engine(url)
@@ -65,6 +98,7 @@ def live_server(tmp_path_factory):
     )
     server.shutdown()
     thread.join(10)
+    server.server_close()
     engine.dispose()
 
 
@@ -88,19 +122,74 @@ def phone(browser):
     context.close()
 
 
+@pytest.fixture
+def desktop(browser):
+    context = browser.new_context(viewport=DESKTOP, locale="zh-CN")
+    context.set_default_timeout(15000)
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def shot():
+    """Save a screenshot under ``tests/browser/screenshots/`` (for a person to look at;
+    no test compares pixels)."""
+
+    def _shot(page, name, **kwargs):
+        SCREENSHOTS.mkdir(exist_ok=True)
+        path = SCREENSHOTS / f"{name}.png"
+        page.screenshot(path=str(path), **kwargs)
+        return path
+
+    return _shot
+
+
 _counter = iter(range(1, 10_000))
+
+# A long paper: (type, share of the paper). Stems of varied length, so questions differ
+# in height as real ones do.
+_LONG_MIX = [("single", 0.4), ("multiple", 0.25), ("true_false", 0.25), ("fill_blank", 0.1)]
+_STEM = (
+    "根据《中国共产党纪律处分条例》的规定，党员干部在履行职责过程中，"
+    "对于违反廉洁纪律、利用职权或者职务上的影响为他人谋取利益的行为，"
+    "应当如何认定和处理，下列说法中符合规定的是"
+)
+
+
+def _long_specs(n: int, tag: int) -> list[tuple]:
+    counts = [round(n * share) for _, share in _LONG_MIX]
+    counts[0] += n - sum(counts)
+    specs, pos = [], 0
+    for section, ((typ, _), count) in enumerate(zip(_LONG_MIX, counts, strict=True)):
+        for _ in range(count):
+            pos += 1
+            stem = f"（{pos}）" + _STEM[: 20 + (pos * 37) % len(_STEM)]
+            if typ in ("single", "multiple"):
+                opts = [
+                    {"key": k, "text": f"第{tag}卷第{pos}题选项{k}" + "，并说明理由" * (pos % 3)}
+                    for k in "ABCD"
+                ]
+                ans = "A" if typ == "single" else ["A", "C"]
+                specs.append((typ, ans, opts, list("ABCD"), section, stem))
+            elif typ == "true_false":
+                specs.append((typ, True, [], [], section, stem))
+            else:
+                specs.append((typ, [["留置"]], [], [], section, stem + "____"))
+    return specs
 
 
 @pytest.fixture
 def seed(live_server):
     """Commit a candidate, an open exam (window around the real clock) and a 4-question
-    paper; returns ids and the questions."""
+    paper (or, with ``questions=N``, N questions of the four types in blocks); returns ids
+    and the paper items' ids in order."""
     from core.accounts.services import ensure_account, set_password
     from core.org.models import OrgUnit, Person
     from exam.models import Blueprint, Exam, Paper, PaperItem, Participant
     from question_bank.models import Question, QuestionVersion
 
-    def _seed(**exam_fields):
+    def _seed(questions: int | None = None, **exam_fields):
         n = next(_counter)
         now = dt.datetime.now(dt.UTC)
         with live_server.factory.begin() as s:
@@ -140,18 +229,24 @@ def seed(live_server):
             )
             opts = [{"key": k, "text": f"第{n}卷选项{k}"} for k in "ABCD"]
             specs = [
-                ("single", "A", opts, ["C", "A", "D", "B"], 0),
-                ("multiple", ["A", "C"], opts, ["B", "A", "D", "C"], 1),
-                ("true_false", True, [], [], 2),
-                ("fill_blank", [["留置"]], [], [], 3),
+                ("single", "A", opts, ["C", "A", "D", "B"], 0, "浏览器测试题1"),
+                ("multiple", ["A", "C"], opts, ["B", "A", "D", "C"], 1, "浏览器测试题2"),
+                ("true_false", True, [], [], 2, "浏览器测试题3"),
+                ("fill_blank", [["留置"]], [], [], 3, "浏览器测试题4____"),
             ]
-            paper = Paper(person=person, blueprint_id=0, total_points=40, mean_difficulty=3)
-            for pos, (typ, ans, options, order, section) in enumerate(specs, start=1):
+            if questions:
+                specs = _long_specs(questions, n)
+                bp.total_points = 10 * len(specs)
+                bp.pass_mark = exam.pass_mark = 6 * len(specs)
+            paper = Paper(
+                person=person, blueprint_id=0, total_points=10 * len(specs), mean_difficulty=3
+            )
+            for pos, (typ, ans, options, order, section, stem) in enumerate(specs, start=1):
                 q = Question(code=f"BRQ{n}-{pos}", status="active")
                 v = QuestionVersion(
                     question=q,
                     type=typ,
-                    stem=f"浏览器测试题{pos}" + ("____" if typ == "fill_blank" else ""),
+                    stem=stem,
                     options=options,
                     answer=ans,
                     explanation=f"解析{pos}",
@@ -179,6 +274,7 @@ def seed(live_server):
                 person_id=person.id,
                 exam_id=exam.id,
                 item_ids=[i.id for i in paper.items],
+                types=[spec[0] for spec in specs],
             )
 
     return _seed
