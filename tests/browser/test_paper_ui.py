@@ -348,18 +348,28 @@ def test_save_states_are_calm_and_offline_counts_down(phone, seed, sit, shot):
     assert json.loads(page.evaluate(LOCAL_QUEUE)) == {}
 
 
-def test_lost_session_is_red_and_local_answers_survive_a_new_login(
-    phone, seed, sit, live_server, shot
+REFUSED = json.dumps({"ok": False, "error": {"message": "请先登录。"}})
+
+
+def test_refused_credentials_are_red_at_once_and_local_answers_survive_a_reload(
+    phone, seed, sit, shot
 ):
-    """A failure retrying cannot fix turns red at once; the answer waits in localStorage
-    and reaches the server after the candidate logs in again and reopens the paper."""
+    """A failure retrying cannot fix (the server refuses the credentials) turns red at
+    once; the answer waits in localStorage and reaches the server from the reloaded page.
+    The refusal is simulated for every save request, whatever route the save takes."""
     expect = _expect()
     data = seed()
-    single, _multiple, tf, _fill = data.item_ids
+    _single, _multiple, tf, _fill = data.item_ids
     page = phone
     sit.open_paper(page, data)
-    paper_url = page.url
-    page.context.clear_cookies()
+
+    def refuse_saves(route):
+        if route.request.method == "PUT":
+            route.fulfill(status=401, content_type="application/json", body=REFUSED)
+        else:
+            route.continue_()
+
+    page.route("**/*", refuse_saves)
     page.check(f"#q-{tf} input[value=false]")
     status = page.locator("#save-status")
     expect(status).to_have_attribute("data-state", "unsaved")
@@ -368,9 +378,10 @@ def test_lost_session_is_red_and_local_answers_survive_a_new_login(
     shot(page, "phone-session-lost")
     _, answers = sit.attempt(data)
     assert answers == {}
+    assert json.loads(page.evaluate(LOCAL_QUEUE))[str(tf)]["answer"] is False
 
-    sit.login(page, data.person_no)
-    page.goto(paper_url)
+    page.unroute("**/*", refuse_saves)
+    page.reload()
     expect(page.locator(f"#q-{tf} input[value=false]")).to_be_checked()
     expect(status).to_have_attribute("data-state", "saved")
     _, answers = sit.attempt(data)
