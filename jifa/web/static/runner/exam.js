@@ -272,9 +272,6 @@
 
   // ------------------------------------------------------------ rendering
   var TYPE_LABELS = { single: "单选题", multiple: "多选题", true_false: "判断题", fill_blank: "填空题" };
-  var NUMERALS = "一二三四五六七八九十";
-
-  function typeLabel(q) { return q.type_label || TYPE_LABELS[q.type] || "其他题"; }
 
   function el(tag, attrs, text) {
     var node = document.createElement(tag);
@@ -282,6 +279,9 @@
     if (text !== undefined) node.textContent = text;
     return node;
   }
+
+  var NUMERALS = "一二三四五六七八九十";
+  function typeLabel(q) { return q.type_label || TYPE_LABELS[q.type] || "其他题"; }
 
   function markChosen(fs) {
     // the chosen rows get a class (border, tint and a "✓ 已选" mark in CSS); no :has() needed
