@@ -10,7 +10,8 @@ from sqlalchemy.orm import Session, selectinload
 
 from core.excel import SheetSpec, workbook_bytes, write_csv, write_workbook
 from question_bank.models import Question, QuestionVersion
-from question_bank.rows import EXPORT_HEADERS, RowContext, format_row
+from question_bank.rows import RowContext
+from question_bank.template import EXPORT_HEADERS, format_row
 
 WIDTHS = [10, 8, 50, *[20] * 8, 10, 40, 6, 20, 14, 24, 14, 8]
 

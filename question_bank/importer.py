@@ -26,7 +26,8 @@ from question_bank.models import (
     QuestionVersion,
     version_knowledge_points,
 )
-from question_bank.rows import ALIASES, QuestionData, RowContext, fingerprint, parse_row
+from question_bank.rows import QuestionData, RowContext, fingerprint, parse_row
+from question_bank.template import ALIASES
 
 
 @dataclass

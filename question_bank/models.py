@@ -19,6 +19,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.db import Base, utcnow
+from question_bank import kinds
 
 
 class QuestionType(enum.StrEnum):
@@ -28,12 +29,8 @@ class QuestionType(enum.StrEnum):
     fill_blank = "fill_blank"  # 填空
 
 
-QUESTION_TYPE_LABELS = {
-    QuestionType.single: "单选",
-    QuestionType.multiple: "多选",
-    QuestionType.true_false: "判断",
-    QuestionType.fill_blank: "填空",
-}
+#: labels come from the kinds (``question_bank.kinds``), which own everything else
+QUESTION_TYPE_LABELS = {t: kinds.label(t.value) for t in QuestionType}
 
 
 class QuestionStatus(enum.StrEnum):

@@ -20,8 +20,8 @@ from core.db import make_engine, make_session_factory  # noqa: E402
 from core.excel import SheetSpec, write_workbook  # noqa: E402
 from jifa.app.migrate import upgrade  # noqa: E402
 from question_bank.importer import import_path  # noqa: E402
-from question_bank.rows import TEMPLATE_HEADERS  # noqa: E402
 from question_bank.sources import DEFAULT_SOURCES  # noqa: E402
+from question_bank.template import TEMPLATE_HEADERS  # noqa: E402
 
 TYPES = ("单选", "多选", "判断", "填空")
 

@@ -16,7 +16,7 @@ from question_bank.models import (
     QuestionVersion,
     version_knowledge_points,
 )
-from question_bank.rows import EXPORT_HEADERS, version_content
+from question_bank.rows import version_content
 from question_bank.services import (
     SearchFilters,
     edit_question,
@@ -25,6 +25,7 @@ from question_bank.services import (
     retire_question,
     search_questions,
 )
+from question_bank.template import EXPORT_HEADERS
 
 from .conftest import xlsx
 

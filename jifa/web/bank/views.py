@@ -27,9 +27,10 @@ from question_bank.models import (
     QuestionStatus,
     QuestionType,
 )
-from question_bank.rows import EXPORT_HEADERS, OPTION_KEYS, RowContext, format_answer, row_values
+from question_bank.rows import RowContext
 from question_bank.sources import ensure_default_sources, sources_in_order
 from question_bank.stats import bank_stats
+from question_bank.template import EXPORT_HEADERS, OPTION_KEYS, format_answer, row_values
 
 bp = Blueprint("bank", __name__, template_folder="templates", url_prefix="/bank")
 
