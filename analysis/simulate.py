@@ -19,7 +19,7 @@ from core.errors import InvalidInput
 from core.org.models import Person
 from exam.attempts import score_attempt
 from exam.models import Answer, Attempt, AttemptStatus, Exam, Paper, PaperItem, Participant
-from exam.papers import generate_papers
+from exam.papers.persist import generate_papers
 from question_bank.models import QuestionVersion
 
 RANK_SHIFT = {"county": 0.4, "township": 0.2, "general": 0.0, "other": -0.3}

@@ -214,9 +214,9 @@ DEMO_EXAM_TITLE = "2026年乡科级干部纪法知识测试（演示）"
 def load_all(session: Session, *, now: dt.datetime) -> dict:
     """Everything ``jifa demo load`` creates, in one transaction (the caller's)."""
     from core.accounts.scope import CONSOLE
-    from exam import papers
     from exam.admin import enrolment, exams, windows
-    from exam.blueprint import import_blueprint
+    from exam.papers.blueprints import import_blueprint
+    from exam.papers.persist import generate_papers
     from question_bank.law import import_law
     from question_bank.sources import ensure_default_sources
     from question_bank.starter import load_starter_bank
@@ -259,6 +259,6 @@ def load_all(session: Session, *, now: dt.datetime) -> dict:
         actor=SYSTEM,
         now=now,
     )
-    papers.generate_papers(session, exam, now=now, actor=SYSTEM)
+    generate_papers(session, exam, now=now, actor=SYSTEM)
     windows.open_exam(session, exam, scope=CONSOLE, actor=SYSTEM, now=now)
     return summary(session)

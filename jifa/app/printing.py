@@ -1,5 +1,5 @@
 """Printable papers and keys: one self-contained HTML page (inline print stylesheet)
-for a list of ``exam.offline.PrintablePaper``. Used by the web area ``papers`` and by
+for a list of ``exam.papers.printable.PrintablePaper``. Used by the web area ``papers`` and by
 ``jifa exam print``."""
 
 from __future__ import annotations

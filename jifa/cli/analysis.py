@@ -23,7 +23,7 @@ def _cutoff(now: dt.datetime) -> str:
 
 
 def _exam_ids(session, ref: str) -> list[int]:
-    from exam.papers import get_exam
+    from exam.papers.persist import get_exam
 
     parts = [p.strip() for p in str(ref).replace("，", ",").split(",") if p.strip()]
     if not parts:
@@ -307,7 +307,7 @@ def charts_cmd(ctx: AppContext, exam_ref: str, out_dir: str) -> None:
 def simulate_cmd(ctx: AppContext, exam_ref: str, people: int, seed: int) -> None:
     """按简单能力模型（IRT）模拟一批考生作答并评分。"""
     from analysis.simulate import simulate
-    from exam.papers import get_exam
+    from exam.papers.persist import get_exam
 
     with ctx.transaction() as session:
         exam = get_exam(session, exam_ref)

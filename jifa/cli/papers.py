@@ -19,7 +19,7 @@ from jifa.cli.exam import blueprint_group, exam_group
 @pass_ctx
 def blueprint_import(app, file: Path, as_json: bool) -> None:
     """Import a blueprint from YAML or Excel (a known code becomes a new version)."""
-    from exam.blueprint import import_blueprint
+    from exam.papers.blueprints import import_blueprint
 
     with app.transaction() as session:
         row = import_blueprint(session, file.read_bytes(), file.name, actor=app.actor, now=utcnow())
@@ -38,7 +38,7 @@ def blueprint_import(app, file: Path, as_json: bool) -> None:
 @pass_ctx
 def blueprint_list(app, all_versions: bool, as_json: bool) -> None:
     """List blueprints (latest version of each code)."""
-    from exam.blueprint import list_blueprints
+    from exam.papers.blueprints import list_blueprints
 
     with app.transaction() as session:
         rows = [
@@ -73,7 +73,8 @@ def blueprint_list(app, all_versions: bool, as_json: bool) -> None:
 @pass_ctx
 def blueprint_show(app, code: str, version: int | None, as_json: bool) -> None:
     """Show a blueprint with its two-way table (cells)."""
-    from exam.blueprint import band_label, get_blueprint, source_names, type_label
+    from exam.papers.blueprints import get_blueprint, source_names
+    from exam.papers.spec import band_label, type_label
 
     with app.transaction() as session:
         row = get_blueprint(session, code, version)
@@ -104,7 +105,7 @@ def blueprint_show(app, code: str, version: int | None, as_json: bool) -> None:
 @pass_ctx
 def blueprint_copy(app, code: str, new_code: str, version: int | None, name: str | None) -> None:
     """Copy a blueprint under a new code."""
-    from exam.blueprint import copy_blueprint, get_blueprint
+    from exam.papers.blueprints import copy_blueprint, get_blueprint
 
     with app.transaction() as session:
         row = copy_blueprint(
@@ -124,7 +125,7 @@ def blueprint_copy(app, code: str, new_code: str, version: int | None, name: str
 @pass_ctx
 def exam_check(app, exam: str, as_json: bool) -> None:
     """Prove the active pool can give every participant a full paper (exit 1 if not)."""
-    from exam.papers import check_pool, get_exam
+    from exam.papers.persist import check_pool, get_exam
 
     with app.transaction() as session:
         report = check_pool(session, get_exam(session, exam))
@@ -170,7 +171,7 @@ def _echo_stats(stats: dict | None) -> None:
 def exam_generate(app, exam: str, regenerate: bool, as_json: bool) -> None:
     """Generate the papers of every participant who has none (late participants get
     only theirs)."""
-    from exam.papers import generate_papers, get_exam
+    from exam.papers.persist import generate_papers, get_exam
 
     with app.transaction() as session:
         ex = get_exam(session, exam)
@@ -212,7 +213,8 @@ def exam_generate(app, exam: str, regenerate: bool, as_json: bool) -> None:
 def exam_rebuild(app, exam: str, person_no: str, as_json: bool) -> None:
     """Rebuild one candidate's paper from the seed and compare it with the stored one."""
     from core.accounts.services import person_by_no
-    from exam.papers import get_exam, paper_for, rebuild_paper
+    from exam.papers.persist import get_exam, paper_for
+    from exam.papers.rebuild import rebuild_paper
 
     with app.transaction() as session:
         ex = get_exam(session, exam)
@@ -242,8 +244,8 @@ def _unit(session, code: str | None):
 @pass_ctx
 def exam_print(app, exam: str, unit_code: str | None, out_dir: Path, key: bool) -> None:
     """Write printable HTML papers (and the answer key) into a directory."""
-    from exam.offline import printable_papers
-    from exam.papers import get_exam
+    from exam.papers.persist import get_exam
+    from exam.papers.printable import printable_papers
     from jifa.app.printing import render_papers
 
     with app.transaction() as session:
@@ -269,8 +271,8 @@ def exam_print(app, exam: str, unit_code: str | None, out_dir: Path, key: bool) 
 def exam_export(app, exam: str, out_file: Path, unit_code: str | None) -> None:
     """Export papers, keys and a blank answer sheet to Excel."""
     from core.excel import write_workbook
-    from exam.offline import export_sheets, printable_papers
-    from exam.papers import get_exam
+    from exam.papers.persist import get_exam
+    from exam.papers.printable import export_sheets, printable_papers
 
     with app.transaction() as session:
         ex = get_exam(session, exam)
@@ -290,8 +292,8 @@ def exam_import_answers(
     app, exam: str, file: Path, dry_run: bool, skip_invalid: bool, as_json: bool
 ) -> None:
     """Import offline answer sheets (person number + answer per question number)."""
-    from exam.offline import import_answer_sheets
-    from exam.papers import get_exam
+    from exam.papers.answer_sheets import import_answer_sheets
+    from exam.papers.persist import get_exam
 
     with app.transaction() as session:
         report = import_answer_sheets(

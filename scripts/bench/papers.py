@@ -25,8 +25,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from sqlalchemy import insert  # noqa: E402
 
-from exam.blueprint import parse_blueprint  # noqa: E402
-from exam.generation import PoolItem, generate_cohort, prepare  # noqa: E402
+from exam.papers.generation.cohort import generate_cohort  # noqa: E402
+from exam.papers.generation.plan import prepare  # noqa: E402
+from exam.papers.generation.pool import PoolItem  # noqa: E402
+from exam.papers.parse import parse_blueprint  # noqa: E402
 
 SOURCES = (
     "party_constitution",
@@ -113,9 +115,9 @@ def bench_generation(bank, papers: int) -> tuple[float, dict, object]:
 def bench_persistence(bank, papers: int) -> dict:
     from core.db import make_engine, make_session_factory
     from core.org.models import OrgUnit, Person
-    from exam import blueprint as bps
     from exam.models import Exam, Participant
-    from exam.papers import generate_papers
+    from exam.papers import blueprints as bps
+    from exam.papers.persist import generate_papers
     from jifa.app.migrate import upgrade
     from question_bank.models import LawSource, Question, QuestionVersion
 

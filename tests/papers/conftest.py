@@ -37,7 +37,7 @@ def bank(make_question):
 
 @pytest.fixture
 def blueprint_row(session, sources):
-    from exam import blueprint as bps
+    from exam.papers import blueprints as bps
 
     return bps.save_blueprint(session, bps.validate(session, dict(BLUEPRINT_DATA)))
 

@@ -7,7 +7,10 @@ from pathlib import Path
 import pytest
 
 from core.errors import InvalidInput
-from exam import blueprint as bps
+from exam.papers import blueprints as bps
+from exam.papers.files import load_blueprint_data
+from exam.papers.parse import parse_blueprint
+from exam.papers.spec import spec_from_json
 from tests.papers.conftest import BLUEPRINT_DATA
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -15,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def _errors(data, **kw):
     with pytest.raises(InvalidInput) as info:
-        bps.parse_blueprint(data, **kw)
+        parse_blueprint(data, **kw)
     return info.value.details
 
 
@@ -92,7 +95,7 @@ def test_unknown_source_and_unreachable_target():
 
 
 def test_shares_become_a_two_way_table_close_to_the_shares():
-    spec = bps.parse_blueprint(
+    spec = parse_blueprint(
         _base(
             source_shares={"a": 50, "b": 30, "c": 20},
             difficulty_shares={"easy": 30, "medium": 40, "hard": 30},
@@ -109,13 +112,13 @@ def test_shares_become_a_two_way_table_close_to_the_shares():
     assert paper_sources == {"a": 5, "b": 3, "c": 2}
     stored = spec.to_json()
     assert stored["sections"][0]["type"] == "single"
-    again = bps.spec_from_json("v", "校验", stored)
+    again = spec_from_json("v", "校验", stored)
     assert again.sections == spec.sections
 
 
 def test_demo_yaml_is_valid(session, sources):
     content = (ROOT / "exam/data/demo_blueprint.yaml").read_bytes()
-    spec = bps.validate(session, bps.load_blueprint_data(content, "demo_blueprint.yaml"))
+    spec = bps.validate(session, load_blueprint_data(content, "demo_blueprint.yaml"))
     assert spec.total_points == 100 and spec.pass_mark == 60 and spec.tier == "township"
     assert [s.type for s in spec.sections] == ["single", "multiple", "true_false", "fill_blank"]
     assert spec.sections[1].policy == "partial" and spec.sections[1].partial_fraction == 0.5

@@ -10,17 +10,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from exam.blueprint import parse_blueprint, two_way_table
-from exam.generation import (
-    PoolItem,
-    controlled_rounding,
-    draw_probabilities,
-    expected_table,
-    generate_cohort,
-    generate_paper,
-    prepare,
-    rng_for,
-)
+from exam.papers.generation.cohort import draw_probabilities, generate_cohort
+from exam.papers.generation.draw import generate_paper
+from exam.papers.generation.plan import prepare
+from exam.papers.generation.pool import PoolItem, rng_for
+from exam.papers.generation.tables import controlled_rounding, expected_table
+from exam.papers.parse import parse_blueprint, two_way_table
 
 # Supply proportional to the quotas, but not within each source: source a is mostly
 # easy, source b mostly hard. Equal use is achievable (every question 1 in 10 papers)

@@ -10,17 +10,19 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from exam.blueprint import parse_blueprint
-from exam.generation import (
-    PoolItem,
-    PoolShortage,
-    displayed_answer,
-    generate_cohort,
-    generate_paper,
-    pinned_option_keys,
-    prepare,
-    rng_for,
-)
+from exam.papers.generation.cohort import generate_cohort
+from exam.papers.generation.draw import generate_paper
+from exam.papers.generation.plan import prepare
+from exam.papers.generation.pool import PoolItem, PoolShortage, rng_for
+from exam.papers.parse import parse_blueprint
+from question_bank import kinds
+from question_bank.kinds.base import ItemKey, pinned_option_keys
+
+
+def displayed_answer(qtype, answer, order):
+    """The key a candidate with this option order sees (as printed and reviewed)."""
+    return kinds.get(qtype).key_displayed(ItemKey(qtype, answer, 1.0, order, "ABCD"))
+
 
 SOURCES = ("a", "b", "c")
 TYPES = ("single", "multiple", "true_false", "fill_blank")

@@ -11,13 +11,23 @@ from sqlalchemy import select
 
 from core.errors import InvalidInput
 from core.excel import SheetSpec, workbook_bytes
-from exam.generation import displayed_answer
 from exam.models import Answer, Attempt, Paper
-from exam.offline import import_answer_sheets, parse_response, printable_papers
-from exam.papers import generate_papers
+from exam.papers.answer_sheets import import_answer_sheets, parse_response
+from exam.papers.persist import generate_papers
+from exam.papers.printable import printable_papers
+from question_bank import kinds
+from question_bank.kinds.base import ItemKey
 from tests.conftest import NOW, edit_version
 
 PASSWORD = "Passw0rd!"
+
+
+def displayed_answer(version, option_order, answer=None):
+    """The key of ``version`` as a candidate with ``option_order`` sees it."""
+    authored = [o["key"] for o in version.options or []]
+    answer = version.answer if answer is None else answer
+    key = ItemKey(version.type, answer, 1.0, option_order or (), authored)
+    return kinds.get(version.type).key_displayed(key)
 
 
 @pytest.fixture
@@ -32,7 +42,7 @@ def _correct_row(session, paper: Paper):
     cells = []
     for item in paper.items:
         v = item.question_version
-        shown = displayed_answer(v.type, v.answer, item.option_order)
+        shown = displayed_answer(v, item.option_order)
         if v.type == "single":
             cells.append(shown)
         elif v.type == "multiple":
@@ -80,7 +90,7 @@ def test_printed_key_follows_a_key_correction(session, generated):
     new = edit_version(session, version, answer=other)
     printed = printable_papers(session, exam, person_ids=[people[0].id])[0]
     shown = next(i for i in printed.items if i.number == item.position)
-    assert shown.answer_text == displayed_answer("single", other, item.option_order)
+    assert shown.answer_text == displayed_answer(version, item.option_order, other)
     assert new.id != version.id and version.answer == original  # the paper keeps its version
 
 

@@ -10,7 +10,8 @@ from sqlalchemy import func, select
 
 from core.errors import Conflict
 from exam.models import Attempt, Paper, PaperGeneration, PaperItem, Participant
-from exam.papers import check_pool, generate_papers, rebuild_paper
+from exam.papers.persist import check_pool, generate_papers
+from exam.papers.rebuild import rebuild_paper
 from tests.conftest import NOW
 
 
@@ -148,7 +149,7 @@ def test_exposure_is_reported_per_source_in_check_and_generation(session, exam_w
 def test_check_pool_names_short_cells(
     session, sources, make_question, make_blueprint, make_exam, make_person
 ):
-    from exam import blueprint as bps
+    from exam.papers import blueprints as bps
 
     for _ in range(3):
         make_question(type="single", source="criminal_law", difficulty=3)

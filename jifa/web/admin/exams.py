@@ -208,7 +208,7 @@ def exam_unenrol(exam_id: int):
 def exam_papers(exam_id: int):
     exam = _managed(exam_id)
     try:
-        from exam.papers import generate_papers
+        from exam.papers.persist import generate_papers
     except ImportError:  # pragma: no cover - the papers area not installed
         raise NotFound("试卷生成功能尚未安装。") from None
     report = generate_papers(db(), exam, now=utcnow(), actor=actor())

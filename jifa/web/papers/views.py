@@ -1,6 +1,5 @@
 """Blueprints (组卷规则), the pool check, paper generation, printable papers and keys,
-Excel exports and offline answer-sheet upload. Thin views over ``exam.blueprint``,
-``exam.papers`` and ``exam.offline``.
+Excel exports and offline answer-sheet upload. Thin views over ``exam.papers``.
 
 Blueprints are managed by admins and analysts; the exam pages are open to unit admins
 for exams owned by a unit in their scope (``exam.admin.access.get_owned_exam``: an exam
@@ -16,12 +15,14 @@ from core.accounts.scope import unit_in_scope
 from core.db import utcnow
 from core.errors import InvalidInput, NotFound
 from core.excel import workbook_bytes
-from exam import blueprint as bps
-from exam import offline, papers
 from exam.admin import access
 from exam.admin.exams import get_blueprint_row
 from exam.models import Blueprint as BlueprintRow
 from exam.models import Exam
+from exam.papers import answer_sheets, printable
+from exam.papers import blueprints as bps
+from exam.papers import persist as papers
+from exam.papers import spec as bp_spec
 from jifa.app.printing import render_papers
 from jifa.web.access import actor, current_scope, roles_required
 from jifa.web.database import db
@@ -63,7 +64,7 @@ def index():
         blueprints=blueprints,
         exams=_visible_exams(),
         can_edit=can_edit,
-        tier_labels=bps.TIER_LABELS,
+        tier_labels=bp_spec.TIER_LABELS,
     )
 
 
@@ -88,13 +89,13 @@ def _form_context(data: dict | None = None, errors=None, row=None):
     return {
         "data": data,
         "sections": sections,
-        "types": bps.TYPES,
-        "type_labels": bps.TYPE_LABELS,
+        "types": bp_spec.TYPES,
+        "type_labels": bp_spec.TYPE_LABELS,
         "sources": sources,
-        "bands": list(bps.DEFAULT_BANDS),
-        "band_labels": bps.BAND_LABELS,
-        "tiers": bps.TIERS,
-        "tier_labels": bps.TIER_LABELS,
+        "bands": list(bp_spec.DEFAULT_BANDS),
+        "band_labels": bp_spec.BAND_LABELS,
+        "tiers": bp_spec.TIERS,
+        "tier_labels": bp_spec.TIER_LABELS,
         "errors": errors or [],
         "row": row,
     }
@@ -102,7 +103,7 @@ def _form_context(data: dict | None = None, errors=None, row=None):
 
 def _form_to_dict(form) -> dict:
     sections = []
-    for t in bps.TYPES:
+    for t in bp_spec.TYPES:
         count = (form.get(f"count_{t}") or "").strip()
         if not count or count == "0":
             continue
@@ -169,7 +170,7 @@ def blueprint_edit(blueprint_id: int):
             ), 422
         flash(f"已保存为 {new.code} 第{new.version}版；已生成的试卷仍使用原版本。", "info")
         return redirect(url_for("papers.blueprint_show", blueprint_id=new.id))
-    data = bps.editable_dict(bps.spec_of(row))
+    data = bp_spec.editable_dict(bp_spec.spec_of(row))
     return render_template("papers/blueprint_form.html", **_form_context(data, row=row))
 
 
@@ -183,10 +184,10 @@ def blueprint_show(blueprint_id: int):
         spec=row.spec,
         versions=bps.versions_of(db(), row.code),
         names=bps.source_names(db()),
-        type_labels=bps.TYPE_LABELS,
-        band_labels=bps.BAND_LABELS,
-        tier_labels=bps.TIER_LABELS,
-        policy_labels=bps.POLICY_LABELS,
+        type_labels=bp_spec.TYPE_LABELS,
+        band_labels=bp_spec.BAND_LABELS,
+        tier_labels=bp_spec.TIER_LABELS,
+        policy_labels=bp_spec.POLICY_LABELS,
     )
 
 
@@ -278,7 +279,7 @@ def _selected_papers(exam: Exam):
             person_ids = [int(request.args["person"])]
         except ValueError:
             raise InvalidInput("考生参数无效。") from None
-    return offline.printable_papers(db(), exam, person_ids=person_ids, unit=unit)
+    return printable.printable_papers(db(), exam, person_ids=person_ids, unit=unit)
 
 
 @bp.get("/exams/<int:exam_id>/print")
@@ -301,7 +302,7 @@ def exam_print(exam_id: int):
 @roles_required(*EXAM_ROLES)
 def exam_export(exam_id: int):
     exam = _exam(exam_id)
-    data = workbook_bytes(offline.export_sheets(_selected_papers(exam)))
+    data = workbook_bytes(printable.export_sheets(_selected_papers(exam)))
     return FlaskResponse(
         data,
         mimetype=XLSX,
@@ -316,7 +317,7 @@ def exam_import_answers(exam_id: int):
     upload = request.files.get("file")
     if upload is None or not upload.filename:
         raise InvalidInput("请选择要导入的答题卡文件（.xlsx 或 .csv）。")
-    report = offline.import_answer_sheets(
+    report = answer_sheets.import_answer_sheets(
         db(),
         exam,
         upload.read(),

@@ -1,9 +1,9 @@
-"""Paper services: the active pool, the pool check, generating papers for every
-participant (bulk inserts), and rebuilding a paper to check it.
+"""Paper services: the active pool, the pool check, and generating the papers of
+every participant (built in memory, then bulk inserts). Never commit.
 
 Each generation run is recorded in ``PaperGeneration`` with the pool's version ids, so
-``rebuild_paper`` draws from exactly the pool the paper was drawn from, even months
-later after questions were edited or retired.
+``exam.papers.rebuild.rebuild_paper`` draws from exactly the pool the paper was drawn
+from, even months later after questions were edited or retired.
 """
 
 from __future__ import annotations
@@ -18,16 +18,6 @@ from sqlalchemy.orm import Session
 
 from core.audit import Actor, record
 from core.errors import Conflict, InvalidInput, NotFound
-from exam.blueprint import BlueprintSpec, source_names, spec_of
-from exam.generation import (
-    GeneratedPaper,
-    PoolItem,
-    PoolShortage,
-    generate_cohort,
-    generate_paper,
-    prepare,
-    rng_for,
-)
 from exam.models import (
     Attempt,
     Blueprint,
@@ -37,6 +27,11 @@ from exam.models import (
     PaperItem,
     Participant,
 )
+from exam.papers.blueprints import source_names
+from exam.papers.generation.cohort import generate_cohort
+from exam.papers.generation.plan import prepare
+from exam.papers.generation.pool import GeneratedPaper, PoolItem, PoolShortage
+from exam.papers.spec import ANY, band_label, spec_of, type_label
 from question_bank.models import (
     KnowledgePoint,
     LawSource,
@@ -181,8 +176,6 @@ def _label_sources(stats: dict, names) -> dict:
 
 
 def _cell_rows(plan, names) -> list[dict]:
-    from exam.blueprint import ANY, band_label, type_label
-
     rows = []
     for cell in sorted(plan.cells, key=lambda c: (c.section, c.source, c.band)):
         section = plan.blueprint.sections[cell.section]
@@ -208,6 +201,57 @@ def _has_attempts(session: Session, exam: Exam) -> bool:
     return bool(session.scalar(select(exists().where(Attempt.exam_id == exam.id))))
 
 
+def _delete_papers(session: Session, exam: Exam) -> None:
+    """Every paper of ``exam``, refused once any attempt exists."""
+    if _has_attempts(session, exam):
+        raise Conflict("考生已开始作答，不能重新生成试卷。迟到的考生可以单独补生成试卷。")
+    session.execute(
+        delete(PaperItem).where(
+            PaperItem.paper_id.in_(select(Paper.id).where(Paper.exam_id == exam.id))
+        )
+    )
+    session.execute(delete(Paper).where(Paper.exam_id == exam.id))
+    session.expire_all()
+
+
+def _record_run(
+    session: Session,
+    exam: Exam,
+    bp_row: Blueprint,
+    pool: Sequence[PoolItem],
+    written: int,
+    stats: dict,
+    *,
+    now: dt.datetime,
+    regenerate: bool,
+    actor: Actor | None,
+) -> None:
+    """The run with its pool (so any paper can be rebuilt) and the audit entry."""
+    pool_ids = sorted(p.version_id for p in pool)
+    session.add(
+        PaperGeneration(
+            exam_id=exam.id,
+            blueprint_id=bp_row.id,
+            seed=exam.seed,
+            generated_at=now,
+            pool_version_ids=pool_ids,
+            pool_sha256=_pool_sha(pool_ids),
+            paper_count=written,
+            stats=stats,
+            generated_by=actor.label if actor else None,
+        )
+    )
+    record(
+        session,
+        actor,
+        "papers.generate",
+        "exam",
+        exam.id,
+        after={"papers": written, "regenerate": regenerate, **stats},
+        at=now,
+    )
+
+
 def generate_papers(
     session: Session,
     exam: Exam,
@@ -226,15 +270,7 @@ def generate_papers(
     called as ``progress(done, total)`` while generating and while writing.
     """
     if regenerate:
-        if _has_attempts(session, exam):
-            raise Conflict("考生已开始作答，不能重新生成试卷。迟到的考生可以单独补生成试卷。")
-        session.execute(
-            delete(PaperItem).where(
-                PaperItem.paper_id.in_(select(Paper.id).where(Paper.exam_id == exam.id))
-            )
-        )
-        session.execute(delete(Paper).where(Paper.exam_id == exam.id))
-        session.expire_all()
+        _delete_papers(session, exam)
     bp_row = session.get(Blueprint, exam.blueprint_id)
     spec = spec_of(bp_row)
     have = set(session.scalars(select(Paper.person_id).where(Paper.exam_id == exam.id)))
@@ -272,28 +308,8 @@ def generate_papers(
         progress=(lambda done: progress(len(missing) + done, total_steps)) if progress else None,
     )
     stats = _label_sources(cohort.stats(), source_names(session))
-    pool_ids = sorted(p.version_id for p in pool)
-    session.add(
-        PaperGeneration(
-            exam_id=exam.id,
-            blueprint_id=bp_row.id,
-            seed=exam.seed,
-            generated_at=now,
-            pool_version_ids=pool_ids,
-            pool_sha256=_pool_sha(pool_ids),
-            paper_count=written,
-            stats=stats,
-            generated_by=actor.label if actor else None,
-        )
-    )
-    record(
-        session,
-        actor,
-        "papers.generate",
-        "exam",
-        exam.id,
-        after={"papers": written, "regenerate": regenerate, **stats},
-        at=now,
+    _record_run(
+        session, exam, bp_row, pool, written, stats, now=now, regenerate=regenerate, actor=actor
     )
     session.flush()
     report.update(generated=written, stats=stats)
@@ -360,71 +376,6 @@ def _write_chunks(session, exam, bp_row, papers, pids, now, progress, chunk) -> 
         if progress is not None:
             progress(done)
     return done
-
-
-def generation_for(session: Session, paper: Paper) -> PaperGeneration | None:
-    return session.scalar(
-        select(PaperGeneration)
-        .where(
-            PaperGeneration.exam_id == paper.exam_id,
-            PaperGeneration.generated_at <= paper.generated_at,
-        )
-        .order_by(PaperGeneration.generated_at.desc(), PaperGeneration.id.desc())
-        .limit(1)
-    )
-
-
-def stored_signature(session: Session, paper: Paper) -> tuple:
-    rows = session.execute(
-        select(
-            PaperItem.position,
-            PaperItem.section,
-            PaperItem.question_version_id,
-            PaperItem.points,
-            PaperItem.option_order,
-        )
-        .where(PaperItem.paper_id == paper.id)
-        .order_by(PaperItem.position)
-    )
-    return tuple((r[0], r[1], r[2], float(r[3]), tuple(r[4] or ())) for r in rows)
-
-
-def rebuild_paper(session: Session, paper: Paper) -> dict:
-    """Rebuild ``paper`` from (exam seed, person id) and the pool recorded for its run,
-    and compare item by item with what is stored."""
-    exam = session.get(Exam, paper.exam_id)
-    gen = generation_for(session, paper)
-    bp_row = session.get(Blueprint, paper.blueprint_id)
-    spec: BlueprintSpec = spec_of(bp_row)
-    if gen is not None:
-        pool = load_pool_versions(session, gen.pool_version_ids)
-        seed = gen.seed
-    else:  # papers written by other means: best effort against today's pool
-        pool = load_pool(session, spec.tier)
-        seed = exam.seed
-    rebuilt = generate_paper(prepare(pool, spec), spec, rng_for(seed, paper.person_id))
-    stored = stored_signature(session, paper)
-    fresh = rebuilt.signature()
-    differences = [
-        {"position": i + 1, "stored": list(map(_plain, a)), "rebuilt": list(map(_plain, b))}
-        for i, (a, b) in enumerate(zip(stored, fresh, strict=False))
-        if a != b
-    ]
-    if len(stored) != len(fresh):
-        differences.append({"position": None, "stored": len(stored), "rebuilt": len(fresh)})
-    return {
-        "paper_id": paper.id,
-        "person_id": paper.person_id,
-        "identical": not differences,
-        "pool_recorded": gen is not None,
-        "pool_sha256": gen.pool_sha256 if gen else None,
-        "items": len(stored),
-        "differences": differences,
-    }
-
-
-def _plain(value):
-    return list(value) if isinstance(value, tuple) else value
 
 
 def get_exam(session: Session, ref: object) -> Exam:
