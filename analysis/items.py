@@ -12,7 +12,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from question_bank.models import QuestionType
+from question_bank import kinds
 
 #: thresholds from STATISTICS.md
 FACILITY_LOW, FACILITY_HIGH = 0.05, 0.95
@@ -25,14 +25,9 @@ GROUP_FRACTION = 0.27
 
 
 def guess_score(qtype: str, n_options: int) -> float:
-    """Expected score fraction of a blind guess."""
-    if qtype == QuestionType.single:
-        return 1 / n_options if n_options else math.nan
-    if qtype == QuestionType.true_false:
-        return 0.5
-    if qtype == QuestionType.multiple:
-        return 1 / (2**n_options - 1) if n_options else math.nan
-    return 0.0
+    """Expected score fraction of a blind guess (the kind knows its odds)."""
+    kind = kinds.KINDS.get(str(qtype))
+    return kind.guess_score(n_options) if kind else 0.0
 
 
 def discrimination_label(d: float) -> str:
@@ -191,7 +186,8 @@ def option_analysis(responses: pd.DataFrame, scores: pd.DataFrame) -> pd.DataFra
     27 %, the bottom 27 % and everyone who chose it, and whether it is the key."""
     cols = ["version_id", "question_code", "type", "option", "is_key", "top", "bottom",
             "all", "n_top", "n_bottom", "n"]  # fmt: skip
-    choice = responses[responses["type"].astype(str).isin(["single", "multiple", "true_false"])]
+    by_option = [code for code, kind in kinds.KINDS.items() if kind.analysed_by_option]
+    choice = responses[responses["type"].astype(str).isin(by_option)]
     if choice.empty:
         return pd.DataFrame(columns=cols)
     groups = score_groups(scores)

@@ -15,11 +15,10 @@ from sqlalchemy.orm import Session, aliased
 from core.errors import InvalidInput, NotFound
 from core.org.models import RANK_LABELS, UNIT_KIND_LABELS, OrgUnit, Person, Rank, UnitKind
 from exam.models import Answer, Attempt, AttemptStatus, Blueprint, Exam, PaperItem
+from question_bank import kinds
 from question_bank.models import (
-    QUESTION_TYPE_LABELS,
     KnowledgePoint,
     LawSource,
-    QuestionType,
     QuestionVersion,
     version_knowledge_points,
 )
@@ -53,7 +52,6 @@ RESPONSE_COLUMNS = [
 
 _RANK_LABEL = {r.value: label for r, label in RANK_LABELS.items()}
 _KIND_LABEL = {k.value: label for k, label in UNIT_KIND_LABELS.items()}
-_TYPE_LABEL = {t.value: label for t, label in QUESTION_TYPE_LABELS.items()}
 
 
 @dataclass
@@ -111,22 +109,10 @@ def _units(session: Session) -> pd.DataFrame:
 
 
 def _chosen(qtype: str, response: object, order: list) -> str:
-    """The authored option key(s) chosen, e.g. "C" or "A,C"; 对/错; "" if unanswered."""
-    if response is None or response == "" or response == []:
-        return ""
-    if qtype == QuestionType.true_false:
-        return "对" if response is True else "错" if response is False else ""
-    if qtype == QuestionType.single:
-        keys = [response]
-    elif qtype == QuestionType.multiple and isinstance(response, list):
-        keys = response
-    else:
-        return ""
-    out = []
-    for k in keys:
-        idx = ord(str(k)[:1]) - 65 if isinstance(k, str) and k else -1
-        out.append(order[idx] if order and 0 <= idx < len(order) else str(k))
-    return ",".join(sorted(out))
+    """What the response chose, as its kind classifies it for item analysis: the
+    authored option key(s) (e.g. "C" or "A,C"), 对/错, or "" if unanswered."""
+    kind = kinds.KINDS.get(qtype)
+    return kind.classify(response, order) if kind else ""
 
 
 def load_responses(session: Session, exam_ids: list[int] | int) -> pd.DataFrame:
@@ -340,4 +326,4 @@ def kind_order() -> list[str]:
 
 
 def type_label(t: str) -> str:
-    return _TYPE_LABEL.get(t, t)
+    return kinds.label(t)

@@ -20,10 +20,10 @@ from core.org.models import Person
 from exam.attempts import score_attempt
 from exam.models import Answer, Attempt, AttemptStatus, Exam, Paper, PaperItem, Participant
 from exam.papers.persist import generate_papers
+from question_bank import kinds
 from question_bank.models import QuestionVersion
 
 RANK_SHIFT = {"county": 0.4, "township": 0.2, "general": 0.0, "other": -0.3}
-LETTERS = "ABCDEFGHIJ"
 
 
 def item_difficulty(rating: int) -> float:
@@ -39,29 +39,8 @@ def simulated_response(
     qtype: str, answer, option_order: list, correct: bool, rng: random.Random
 ) -> object:
     """A response in displayed keys: the key if ``correct``, otherwise a wrong one."""
-    displayed = {k: LETTERS[i] for i, k in enumerate(option_order or [])}
-    if qtype == "true_false":
-        return bool(answer) if correct else not bool(answer)
-    if qtype == "single":
-        key = displayed.get(answer, answer)
-        if correct:
-            return key
-        others = [d for d in displayed.values() if d != key] or [key]
-        return rng.choice(others)
-    if qtype == "multiple":
-        keys = sorted(displayed.get(a, a) for a in answer)
-        if correct:
-            return keys
-        all_keys = sorted(displayed.values())
-        for _ in range(10):
-            k = rng.randint(1, max(1, len(all_keys)))
-            pick = sorted(rng.sample(all_keys, k))
-            if pick != keys:
-                return pick
-        return all_keys[:1]
-    if qtype == "fill_blank":
-        return [alts[0] for alts in answer] if correct else ["不知道" for _ in answer]
-    return None
+    kind = kinds.KINDS.get(qtype)
+    return kind.simulated_response(answer, option_order, correct, rng) if kind else None
 
 
 def simulate(

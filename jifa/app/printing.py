@@ -8,12 +8,16 @@ from pathlib import Path
 
 import jinja2
 
+from question_bank import kinds
+
 _env = jinja2.Environment(
     loader=jinja2.FileSystemLoader(str(Path(__file__).parent / "templates")),
     autoescape=True,
     trim_blocks=True,
     lstrip_blocks=True,
 )
+#: what a printed item of each kind needs (e.g. the answer mark after a statement)
+_env.globals["question_kinds"] = kinds.KINDS
 
 
 def render_papers(title: str, items, *, key: bool, back_url: str | None = None) -> str:

@@ -1,10 +1,14 @@
-"""Template filters: dates in China Standard Time, labels, name masking."""
+"""Template filters: dates in China Standard Time, labels, name masking; and the
+question kinds (``question_kinds``, ``question_kinds_page``) as Jinja globals, so
+templates and the runner's script take type labels from ``question_bank.kinds``."""
 
 from __future__ import annotations
 
 import datetime as dt
 
 from flask import Flask, url_for
+
+from question_bank import kinds
 
 CST = dt.timezone(dt.timedelta(hours=8), "CST")
 
@@ -31,6 +35,10 @@ def mask_name(name: str) -> str:
 def init_app(app: Flask) -> None:
     app.add_template_filter(local_time, "local_time")
     app.add_template_filter(mask_name, "mask_name")
+    #: code -> kind (labels, response_text ...): ``_labels.html`` reads it
+    app.jinja_env.globals["question_kinds"] = kinds.KINDS
+    #: the labels the runner's script shows (a ``<meta>`` of ``base.html``)
+    app.jinja_env.globals["question_kinds_page"] = kinds.page_data()
 
     @app.context_processor
     def _helpers():

@@ -271,7 +271,9 @@
   }
 
   // ------------------------------------------------------------ rendering
-  var TYPE_LABELS = { single: "单选题", multiple: "多选题", true_false: "判断题", fill_blank: "填空题" };
+  // labels from the question kinds (question_bank.kinds), a <meta> of every page
+  var KINDS = JSON.parse(document.querySelector('meta[name="question-kinds"]').content);
+  var TYPE_LABELS = KINDS.labels;
 
   function el(tag, attrs, text) {
     var node = document.createElement(tag);
@@ -321,7 +323,7 @@
         fs.appendChild(label);
       });
     } else if (q.type === "true_false") {
-      [[true, "正确"], [false, "错误"]].forEach(function (pair) {
+      KINDS.true_false.forEach(function (pair) {
         var label = el("label", { "class": "choice" });
         var input = el("input", { type: "radio", name: "q-" + q.id, value: String(pair[0]) });
         if (current === pair[0]) input.checked = true;
