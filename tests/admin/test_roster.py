@@ -4,7 +4,8 @@ from sqlalchemy import select
 
 from core.audit import AuditEntry
 from core.org.models import OrgUnit, Person
-from core.org.roster import import_org, parse_rank
+from core.org.roster import import_org
+from core.org.roster_rows import parse_rank
 from tests.admin.conftest import xlsx
 from tests.conftest import NOW
 
