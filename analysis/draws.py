@@ -10,51 +10,17 @@ import datetime as dt
 import re
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from analysis import sampling
+from analysis.draw_roster import build_roster, parse_ranks
 from analysis.models import DrawReplacement, DrawStatus, DrawTicket, SamplingDraw
 from core.audit import Actor, record
 from core.errors import Conflict, InvalidInput, NotFound
-from core.org.models import RANK_BY_LABEL, OrgUnit, Person, Rank
-from core.org.services import top_level_unit
+from core.org.models import Person
 from exam.models import Attempt, Exam, Participant
 
-STRATA_KINDS = {"top_unit": "区直属单位（镇/街道/区园、部门/单位）"}
 _ENTROPY = re.compile(r"^[0-9A-Za-z\-_.:/ ]{20,200}$")
-
-
-def parse_ranks(values: list[str] | tuple[str, ...] | str) -> list[str]:
-    if isinstance(values, str):
-        values = [v for v in re.split(r"[,，]", values) if v.strip()]
-    ranks = []
-    for v in values:
-        v = v.strip()
-        if v in RANK_BY_LABEL:
-            ranks.append(RANK_BY_LABEL[v].value)
-        elif v in {r.value for r in Rank}:
-            ranks.append(v)
-        else:
-            raise InvalidInput(f"未知的职级：{v}（可用 县处级、乡科级、一般干部、其他公职人员）")
-    if not ranks:
-        raise InvalidInput("请至少指定一个职级。")
-    return sorted(set(ranks))
-
-
-def build_roster(session: Session, ranks: list[str], strata: str) -> list[sampling.RosterEntry]:
-    if strata not in STRATA_KINDS:
-        raise InvalidInput(f"未知的分层方式：{strata}（可用 top_unit）")
-    people = session.scalars(
-        select(Person)
-        .where(Person.rank.in_(ranks), Person.is_active.is_(True))
-        .options(selectinload(Person.unit))
-    ).all()
-    units = {u.id: u for u in session.scalars(select(OrgUnit))}  # warm the identity map
-    entries = []
-    for p in people:
-        top = top_level_unit(units[p.unit_id])
-        entries.append(sampling.RosterEntry(top.code, p.person_no, top.name, p.rank))
-    return entries
 
 
 def freeze(
@@ -280,6 +246,42 @@ def current_sample(session: Session, draw_row: SamplingDraw) -> list[str]:
     ]
 
 
+def _next_alternate(
+    tickets: list[DrawTicket], reps: list[DrawReplacement], stratum: str
+) -> DrawTicket | None:
+    """The first alternate of ``stratum`` (ticket order) not used or excused yet."""
+    used = {r.replacement_person_no for r in reps} | {r.excused_person_no for r in reps}
+    return next(
+        (
+            t
+            for t in tickets
+            if t.stratum_code == stratum and t.role == "alternate" and t.person_no not in used
+        ),
+        None,
+    )
+
+
+def _swap_participant(
+    session: Session, exam: Exam, person_no: str, nxt: DrawTicket | None, now: dt.datetime
+) -> None:
+    """Unenrol the excused person (refused once they started) and enrol the alternate."""
+    person_id = session.scalar(select(Person.id).where(Person.person_no == person_no))
+    if session.scalar(
+        select(Attempt.id).where(Attempt.exam_id == exam.id, Attempt.person_id == person_id)
+    ):
+        raise Conflict(f"{person_no} 已开始作答，不能替补。")
+    part = session.scalar(
+        select(Participant).where(
+            Participant.exam_id == exam.id, Participant.person_id == person_id
+        )
+    )
+    if part is not None:
+        session.delete(part)
+        session.flush()
+    if nxt is not None:
+        _enrol(session, exam, [nxt.person_no], now)
+
+
 def replace(
     session: Session,
     draw_row: SamplingDraw,
@@ -300,33 +302,10 @@ def replace(
         raise Conflict(f"{person_no} 不在本次抽中名单中（或已被替补）。")
     tickets = _tickets(session, draw_row)
     stratum = next(t.stratum_code for t in tickets if t.person_no == person_no)
-    reps = replacements(session, draw_row)
-    used = {r.replacement_person_no for r in reps} | {r.excused_person_no for r in reps}
-    nxt = next(
-        (
-            t
-            for t in tickets
-            if t.stratum_code == stratum and t.role == "alternate" and t.person_no not in used
-        ),
-        None,
-    )
+    nxt = _next_alternate(tickets, replacements(session, draw_row), stratum)
     exam = _exam(session, draw_row.exam_id)
     if exam is not None:
-        person_id = session.scalar(select(Person.id).where(Person.person_no == person_no))
-        if session.scalar(
-            select(Attempt.id).where(Attempt.exam_id == exam.id, Attempt.person_id == person_id)
-        ):
-            raise Conflict(f"{person_no} 已开始作答，不能替补。")
-        part = session.scalar(
-            select(Participant).where(
-                Participant.exam_id == exam.id, Participant.person_id == person_id
-            )
-        )
-        if part is not None:
-            session.delete(part)
-            session.flush()
-        if nxt is not None:
-            _enrol(session, exam, [nxt.person_no], now)
+        _swap_participant(session, exam, person_no, nxt, now)
     rep = DrawReplacement(
         draw_id=draw_row.id,
         stratum_code=stratum,

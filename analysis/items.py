@@ -69,14 +69,10 @@ def _flags(row) -> str:
     return "；".join(out)
 
 
-def item_analysis(responses: pd.DataFrame) -> pd.DataFrame:
-    """All item statistics of STATISTICS.md, one row per question version drawn."""
-    cols = ["version_id", "question_code", "type", "source_name", "knowledge_points", "n",
-            "max_marks", "facility", "sd", "sd_fraction", "guess", "intended_weight",
-            "effective_weight", "discrimination", "discrimination_label", "efficiency", "flags"]  # fmt: skip
-    if responses.empty:
-        return pd.DataFrame(columns=cols)
-    df = responses[["attempt_id", "version_id", "marks", "max_marks"]]
+def _moments(df: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Per attempt x item: the mark x, the attempt's total t and the rest r = t - x,
+    with their products (``work``), and their sums per item (``s``, with ``n`` and
+    ``maxm`` columns)."""
     totals = df.groupby("attempt_id", sort=False)["marks"].transform("sum").to_numpy()
     x = df["marks"].to_numpy(dtype=float)
     rest = totals - x
@@ -96,8 +92,43 @@ def item_analysis(responses: pd.DataFrame) -> pd.DataFrame:
     )
     g = work.groupby("version_id", sort=True)
     s = g.sum()
-    n = g.size().astype(float)
-    maxm = g["m"].max()
+    s["n"] = g.size().astype(float)
+    s["maxm"] = g["m"].max()
+    return work, s
+
+
+def _weights(df: pd.DataFrame, work: pd.DataFrame, cov_xt: pd.Series) -> tuple:
+    """-> (intended, effective) weight per item: its share of the paper it sat on
+    (averaged over the papers that carried it); equals Moodle's 100·max/Σmax when
+    everyone has the same paper."""
+    paper_total = df.groupby("attempt_id", sort=False)["max_marks"].transform("sum").to_numpy()
+    sqrt_cov = np.sqrt(cov_xt.clip(lower=0)).where(cov_xt >= 0)
+    item_sqrt = pd.Series(df["version_id"].to_numpy()).map(sqrt_cov.fillna(0)).to_numpy()
+    paper_sqrt = pd.Series(item_sqrt).groupby(df["attempt_id"].to_numpy()).transform("sum")
+    share = pd.DataFrame(
+        {
+            "version_id": df["version_id"].to_numpy(),
+            "intended": 100 * work["m"].to_numpy() / paper_total,
+            "psq": paper_sqrt.to_numpy(),
+        }
+    ).groupby("version_id")
+    intended = share["intended"].mean()
+    mean_psq = share["psq"].mean()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        effective = (100 * sqrt_cov / mean_psq).where(cov_xt >= 0)
+    return intended, effective
+
+
+def item_analysis(responses: pd.DataFrame) -> pd.DataFrame:
+    """All item statistics of STATISTICS.md, one row per question version drawn."""
+    cols = ["version_id", "question_code", "type", "source_name", "knowledge_points", "n",
+            "max_marks", "facility", "sd", "sd_fraction", "guess", "intended_weight",
+            "effective_weight", "discrimination", "discrimination_label", "efficiency", "flags"]  # fmt: skip
+    if responses.empty:
+        return pd.DataFrame(columns=cols)
+    df = responses[["attempt_id", "version_id", "marks", "max_marks"]]
+    work, s = _moments(df)
+    n, maxm = s["n"], s["maxm"]
 
     def cov(sxy, sx, sy):
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -118,25 +149,7 @@ def item_analysis(responses: pd.DataFrame) -> pd.DataFrame:
     with np.errstate(divide="ignore", invalid="ignore"):
         eff = 100 * cov_xr / cov_max
     eff = eff.where(cov_max > 0)
-
-    # weights: an item's share of the paper it sat on (averaged over the papers that
-    # carried it); equals Moodle's 100·max/Σmax when everyone has the same paper
-    paper_total = df.groupby("attempt_id", sort=False)["max_marks"].transform("sum").to_numpy()
-    sqrt_cov = np.sqrt(cov_xt.clip(lower=0)).where(cov_xt >= 0)
-    item_sqrt = pd.Series(df["version_id"].to_numpy()).map(sqrt_cov.fillna(0)).to_numpy()
-    paper_sqrt = pd.Series(item_sqrt).groupby(df["attempt_id"].to_numpy()).transform("sum")
-    share = pd.DataFrame(
-        {
-            "version_id": df["version_id"].to_numpy(),
-            "intended": 100 * work["m"].to_numpy() / paper_total,
-            "psq": paper_sqrt.to_numpy(),
-        }
-    ).groupby("version_id")
-    intended = share["intended"].mean()
-    mean_psq = share["psq"].mean()
-    with np.errstate(divide="ignore", invalid="ignore"):
-        effective = (100 * sqrt_cov / mean_psq).where(cov_xt >= 0)
-
+    intended, effective = _weights(df, work, cov_xt)
     meta = (
         responses.drop_duplicates("version_id").set_index("version_id")[
             ["question_code", "type", "source_name", "knowledge_points", "n_options"]
@@ -155,6 +168,11 @@ def item_analysis(responses: pd.DataFrame) -> pd.DataFrame:
             "efficiency": eff,
         }
     ).join(meta)
+    return _finish(out, cols)
+
+
+def _finish(out: pd.DataFrame, cols: list[str]) -> pd.DataFrame:
+    """Guessing odds, labels and flags; plain text columns in ``cols`` order."""
     out["type"] = out["type"].astype(str)
     out["guess"] = [
         guess_score(t, int(k)) for t, k in zip(out["type"], out["n_options"], strict=True)

@@ -115,8 +115,8 @@ def _chosen(qtype: str, response: object, order: list) -> str:
     return kind.classify(response, order) if kind else ""
 
 
-def load_responses(session: Session, exam_ids: list[int] | int) -> pd.DataFrame:
-    """One row per submitted attempt × paper item (unanswered items score 0)."""
+def _responses_stmt(exam_ids: list[int] | int):
+    """Every submitted attempt x paper item of the exams, with its answer if any."""
     ids = [exam_ids] if isinstance(exam_ids, int) else list(exam_ids)
     qv = aliased(QuestionVersion)
     stmt = (
@@ -150,18 +150,12 @@ def load_responses(session: Session, exam_ids: list[int] | int) -> pd.DataFrame:
         .where(Attempt.exam_id.in_(ids), Attempt.status == AttemptStatus.submitted.value)
         .order_by(Attempt.id, PaperItem.position)
     )
-    rows = session.execute(stmt).all()
-    if not rows:
-        return pd.DataFrame(columns=RESPONSE_COLUMNS)
-    cols = list(zip(*rows, strict=True))
-    keys = [
-        "exam_id", "attempt_id", "person_no", "person_name", "unit_id", "rank", "position",
-        "question_id", "version_id", "type", "source_code", "source_name",
-        "max_marks", "option_order", "marks", "response",
-    ]  # fmt: skip
-    data = dict(zip(keys, cols, strict=True))
-    types, orders, responses = data.pop("type"), data.pop("option_order"), data.pop("response")
-    # the chosen authored keys and the response text, memoised per distinct raw value
+    return stmt
+
+
+def _chosen_and_shown(types, responses, orders) -> tuple[list[str], list[str]]:
+    """The chosen authored keys and the response text of every row, memoised per
+    distinct raw value (decoded once, not once per row)."""
     memo: dict = {}
     chosen, shown = [], []
     for t, r, o in zip(types, responses, orders, strict=True):
@@ -175,14 +169,11 @@ def load_responses(session: Session, exam_ids: list[int] | int) -> pd.DataFrame:
             )
         chosen.append(c[0])
         shown.append(c[1])
-    df = pd.DataFrame(data)
-    df["type"] = pd.Categorical(types)
-    n_opts = _option_counts(session, df["version_id"].unique().tolist())
-    df["n_options"] = df["version_id"].map({v: n_opts.get(v, 0) for v in df["version_id"].unique()})
-    df["response"] = shown
-    df["chosen"] = chosen
-    df["marks"] = pd.to_numeric(df["marks"], errors="coerce").fillna(0.0).astype(float)
-    df["max_marks"] = df["max_marks"].astype(float)
+    return chosen, shown
+
+
+def _add_labels(session: Session, df: pd.DataFrame) -> pd.DataFrame:
+    """Units, knowledge points and question codes joined in; labels as categories."""
     df["rank"] = df["rank"].map(lambda r: _RANK_LABEL.get(r, r))
     units = _units(session)
     df = df.merge(units, on="unit_id", how="left")
@@ -200,7 +191,32 @@ def load_responses(session: Session, exam_ids: list[int] | int) -> pd.DataFrame:
               "top_unit_kind", "unit_kind", "rank", "source_name", "source_code",
               "knowledge_points", "question_code", "chosen"):  # fmt: skip
         df[c] = df[c].astype("category")
-    return df[RESPONSE_COLUMNS]
+    return df
+
+
+def load_responses(session: Session, exam_ids: list[int] | int) -> pd.DataFrame:
+    """One row per submitted attempt × paper item (unanswered items score 0)."""
+    rows = session.execute(_responses_stmt(exam_ids)).all()
+    if not rows:
+        return pd.DataFrame(columns=RESPONSE_COLUMNS)
+    cols = list(zip(*rows, strict=True))
+    keys = [
+        "exam_id", "attempt_id", "person_no", "person_name", "unit_id", "rank", "position",
+        "question_id", "version_id", "type", "source_code", "source_name",
+        "max_marks", "option_order", "marks", "response",
+    ]  # fmt: skip
+    data = dict(zip(keys, cols, strict=True))
+    types, orders, responses = data.pop("type"), data.pop("option_order"), data.pop("response")
+    chosen, shown = _chosen_and_shown(types, responses, orders)
+    df = pd.DataFrame(data)
+    df["type"] = pd.Categorical(types)
+    n_opts = _option_counts(session, df["version_id"].unique().tolist())
+    df["n_options"] = df["version_id"].map({v: n_opts.get(v, 0) for v in df["version_id"].unique()})
+    df["response"] = shown
+    df["chosen"] = chosen
+    df["marks"] = pd.to_numeric(df["marks"], errors="coerce").fillna(0.0).astype(float)
+    df["max_marks"] = df["max_marks"].astype(float)
+    return _add_labels(session, df)[RESPONSE_COLUMNS]
 
 
 def _decode(raw: object) -> object:

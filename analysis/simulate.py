@@ -43,18 +43,9 @@ def simulated_response(
     return kind.simulated_response(answer, option_order, correct, rng) if kind else None
 
 
-def simulate(
-    session: Session,
-    exam: Exam,
-    *,
-    people: int,
-    seed: int = 610,
-    now: dt.datetime,
-    skip_rate: float = 0.03,
-) -> dict:
-    if people <= 0:
-        raise InvalidInput("模拟人数应为正整数。")
-    rng = random.Random(seed)
+def _cohort(session: Session, exam: Exam, people: int, now: dt.datetime) -> list[Participant]:
+    """``people`` participants without an attempt, enrolling more active people (in
+    person-number order) when the exam has too few."""
     done = set(session.scalars(select(Attempt.person_id).where(Attempt.exam_id == exam.id)))
     parts = [
         p
@@ -64,7 +55,6 @@ def simulate(
         if p.person_id not in done
     ]
     if len(parts) < people:
-        # enrol more active people (in person-number order) to reach the cohort size
         enrolled = {p.person_id for p in session.scalars(
             select(Participant).where(Participant.exam_id == exam.id))}  # fmt: skip
         extra = session.scalars(
@@ -79,21 +69,87 @@ def simulate(
             session.add(part)
             parts.append(part)
         session.flush()
-    parts = parts[:people]
+    return parts[:people]
+
+
+def _sit(
+    session: Session,
+    exam: Exam,
+    part: Participant,
+    paper: Paper,
+    ability: float,
+    *,
+    rng: random.Random,
+    now: dt.datetime,
+    skip_rate: float,
+) -> None:
+    """One submitted attempt answered by the ability model, scored by the engine."""
+    started = now - dt.timedelta(minutes=exam.duration_minutes + rng.randint(5, 60))
+    attempt = Attempt(
+        exam_id=exam.id,
+        person_id=part.person_id,
+        paper_id=paper.id,
+        unit_id=part.unit_id,
+        attempt_no=1,
+        status=AttemptStatus.submitted.value,
+        started_at=started,
+        deadline_at=started + dt.timedelta(minutes=exam.duration_minutes),
+        submitted_at=started + dt.timedelta(minutes=rng.randint(5, exam.duration_minutes)),
+        submitted_by="candidate",
+    )
+    session.add(attempt)
+    session.flush()
+    rows = session.execute(
+        select(PaperItem.id, PaperItem.option_order, QuestionVersion.type,
+               QuestionVersion.answer, QuestionVersion.difficulty)
+        .join(QuestionVersion, QuestionVersion.id == PaperItem.question_version_id)
+        .where(PaperItem.paper_id == paper.id)
+        .order_by(PaperItem.position)
+    ).all()  # fmt: skip
+    answers = []
+    for r in rows:
+        if rng.random() < skip_rate:
+            continue
+        correct = rng.random() < p_correct(ability, item_difficulty(r.difficulty))
+        answers.append(
+            {
+                "attempt_id": attempt.id,
+                "paper_item_id": r.id,
+                "response": simulated_response(
+                    r.type, r.answer, list(r.option_order or []), correct, rng
+                ),
+                "flagged": False,
+                "seq": 1,
+                "saved_at": attempt.submitted_at,
+            }
+        )
+    if answers:
+        session.execute(insert(Answer), answers)
+    score_attempt(session, attempt)
+
+
+def simulate(
+    session: Session,
+    exam: Exam,
+    *,
+    people: int,
+    seed: int = 610,
+    now: dt.datetime,
+    skip_rate: float = 0.03,
+) -> dict:
+    if people <= 0:
+        raise InvalidInput("模拟人数应为正整数。")
+    rng = random.Random(seed)
+    parts = _cohort(session, exam, people, now)
     generate_papers(session, exam, now=now)
+    ids = [p.person_id for p in parts]
     papers = {
         p.person_id: p
         for p in session.scalars(
-            select(Paper).where(
-                Paper.exam_id == exam.id, Paper.person_id.in_([p.person_id for p in parts])
-            )
+            select(Paper).where(Paper.exam_id == exam.id, Paper.person_id.in_(ids))
         )
     }
-    ranks = dict(
-        session.execute(
-            select(Person.id, Person.rank).where(Person.id.in_([p.person_id for p in parts]))
-        ).all()
-    )
+    ranks = dict(session.execute(select(Person.id, Person.rank).where(Person.id.in_(ids))).all())
     unit_shift: dict[int, float] = {}
     created = 0
     for part in parts:
@@ -102,48 +158,7 @@ def simulate(
             continue
         shift = unit_shift.setdefault(part.unit_id, rng.gauss(0, 0.5))
         ability = rng.gauss(0.6 + shift + RANK_SHIFT.get(ranks.get(part.person_id), 0), 1.0)
-        started = now - dt.timedelta(minutes=exam.duration_minutes + rng.randint(5, 60))
-        attempt = Attempt(
-            exam_id=exam.id,
-            person_id=part.person_id,
-            paper_id=paper.id,
-            unit_id=part.unit_id,
-            attempt_no=1,
-            status=AttemptStatus.submitted.value,
-            started_at=started,
-            deadline_at=started + dt.timedelta(minutes=exam.duration_minutes),
-            submitted_at=started + dt.timedelta(minutes=rng.randint(5, exam.duration_minutes)),
-            submitted_by="candidate",
-        )
-        session.add(attempt)
-        session.flush()
-        rows = session.execute(
-            select(PaperItem.id, PaperItem.option_order, QuestionVersion.type,
-                   QuestionVersion.answer, QuestionVersion.difficulty)
-            .join(QuestionVersion, QuestionVersion.id == PaperItem.question_version_id)
-            .where(PaperItem.paper_id == paper.id)
-            .order_by(PaperItem.position)
-        ).all()  # fmt: skip
-        answers = []
-        for r in rows:
-            if rng.random() < skip_rate:
-                continue
-            correct = rng.random() < p_correct(ability, item_difficulty(r.difficulty))
-            answers.append(
-                {
-                    "attempt_id": attempt.id,
-                    "paper_item_id": r.id,
-                    "response": simulated_response(
-                        r.type, r.answer, list(r.option_order or []), correct, rng
-                    ),
-                    "flagged": False,
-                    "seq": 1,
-                    "saved_at": attempt.submitted_at,
-                }
-            )
-        if answers:
-            session.execute(insert(Answer), answers)
-        score_attempt(session, attempt)
+        _sit(session, exam, part, paper, ability, rng=rng, now=now, skip_rate=skip_rate)
         created += 1
     session.flush()
     return {"exam_id": exam.id, "attempts": created}

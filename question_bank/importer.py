@@ -83,6 +83,67 @@ def _next_code_number(session: Session) -> int:
     return top + 1
 
 
+def _bank_fingerprints(session: Session) -> dict[str, str]:
+    """fingerprint -> code of every current version (recomputed rather than read from
+    the column, so rows written by other means count)."""
+    bank_fps: dict[str, str] = {}
+    for stem, options, code in session.execute(
+        select(QuestionVersion.stem, QuestionVersion.options, Question.code)
+        .join(Question, Question.id == QuestionVersion.question_id)
+        .where(QuestionVersion.is_current)
+    ):
+        bank_fps.setdefault(fingerprint(stem, options or []), code)
+    return bank_fps
+
+
+def _read_sheets(files: list[tuple[str, bytes]]) -> list:
+    sheets = []
+    for filename, data in files:
+        found = read_tables(data, ALIASES, required=["题干", "答案"], filename=filename)
+        if not found:
+            raise InvalidInput(
+                f"文件「{Path(filename).name}」中没有找到表头行（至少需要“题干”和“答案”两列）。"
+            )
+        sheets.extend(found)
+    return sheets
+
+
+@dataclass
+class _Seen:
+    """What the rows so far and the bank already hold: duplicates are errors."""
+
+    bank_fps: dict[str, str]
+    existing_codes: set[str]
+    multi_sheet: bool
+    fps: dict[str, tuple[str, int]] = field(default_factory=dict)
+    codes: dict[str, tuple[str, int]] = field(default_factory=dict)
+
+    def problems(self, parsed: QuestionData, sheet: str) -> list[str]:
+        errors = []
+        fp = parsed.fingerprint
+        if fp in self.fps:
+            other_sheet, other_row = self.fps[fp]
+            where = (
+                f"第 {other_row} 行"
+                if other_sheet == sheet or not self.multi_sheet
+                else f"工作表「{other_sheet}」第 {other_row} 行"
+            )
+            errors.append(f"与{where}重复")
+        elif fp in self.bank_fps:
+            errors.append(f"与题库中的试题 {self.bank_fps[fp]} 重复")
+        if parsed.code:
+            if parsed.code in self.existing_codes:
+                errors.append(f"编号 {parsed.code} 在题库中已存在")
+            elif parsed.code in self.codes:
+                errors.append(f"编号 {parsed.code} 与第 {self.codes[parsed.code][1]} 行重复")
+        return errors
+
+    def add(self, parsed: QuestionData, sheet: str, row: int) -> None:
+        self.fps[parsed.fingerprint] = (sheet, row)
+        if parsed.code:
+            self.codes[parsed.code] = (sheet, row)
+
+
 def import_files(
     session: Session,
     files: list[tuple[str, bytes]],
@@ -94,58 +155,24 @@ def import_files(
     """Validate and import ``files`` given as ``[(filename, bytes)]``."""
     ctx = RowContext(session)
     report = ImportReport(dry_run=dry_run, skip_invalid=skip_invalid)
-    existing_codes = set(session.scalars(select(Question.code)))
-    bank_fps: dict[str, str] = {}
-    # recomputed rather than read from the column, so rows written by other means count
-    for stem, options, code in session.execute(
-        select(QuestionVersion.stem, QuestionVersion.options, Question.code)
-        .join(Question, Question.id == QuestionVersion.question_id)
-        .where(QuestionVersion.is_current)
-    ):
-        bank_fps.setdefault(fingerprint(stem, options or []), code)
-    seen_fps: dict[str, tuple[str, int]] = {}
-    seen_codes: dict[str, tuple[str, int]] = {}
+    all_sheets = _read_sheets(files)
+    seen = _Seen(
+        _bank_fingerprints(session),
+        set(session.scalars(select(Question.code))),
+        len(all_sheets) > 1,
+    )
     valid: list[_Valid] = []
-    multi_sheet = False
-    all_sheets = []
-    for filename, data in files:
-        sheets = read_tables(data, ALIASES, required=["题干", "答案"], filename=filename)
-        if not sheets:
-            raise InvalidInput(
-                f"文件「{Path(filename).name}」中没有找到表头行（至少需要“题干”和“答案”两列）。"
-            )
-        all_sheets.extend(sheets)
-    multi_sheet = len(all_sheets) > 1
     for sheet in all_sheets:
         report.sheets.append({"sheet": sheet.name, "rows": len(sheet.rows)})
         for row in sheet.rows:
             report.rows += 1
             parsed, errors = parse_row(ctx, row.values)
             if parsed is not None:
-                fp = parsed.fingerprint
-                if fp in seen_fps:
-                    other_sheet, other_row = seen_fps[fp]
-                    where = (
-                        f"第 {other_row} 行"
-                        if other_sheet == sheet.name or not multi_sheet
-                        else f"工作表「{other_sheet}」第 {other_row} 行"
-                    )
-                    errors.append(f"与{where}重复")
-                elif fp in bank_fps:
-                    errors.append(f"与题库中的试题 {bank_fps[fp]} 重复")
-                if parsed.code:
-                    if parsed.code in existing_codes:
-                        errors.append(f"编号 {parsed.code} 在题库中已存在")
-                    elif parsed.code in seen_codes:
-                        errors.append(
-                            f"编号 {parsed.code} 与第 {seen_codes[parsed.code][1]} 行重复"
-                        )
+                errors.extend(seen.problems(parsed, sheet.name))
             if errors:
                 report.rejected.append(RowError(sheet.name, row.number, "；".join(errors)))
                 continue
-            seen_fps[fp] = (sheet.name, row.number)
-            if parsed.code:
-                seen_codes[parsed.code] = (sheet.name, row.number)
+            seen.add(parsed, sheet.name, row.number)
             valid.append(_Valid(sheet.name, row.number, parsed))
     report.valid = len(valid)
     if dry_run or (report.rejected and not skip_invalid) or not valid:
@@ -178,16 +205,8 @@ def import_path(session: Session, path: str | Path, **kwargs) -> ImportReport:
     return import_files(session, [(path.name, path.read_bytes())], **kwargs)
 
 
-def write_questions(
-    session: Session,
-    items: list[QuestionData],
-    *,
-    actor: Actor | None = None,
-    now: dt.datetime | None = None,
-) -> list[str]:
-    """Bulk-insert validated questions (version 1 each); returns their codes."""
-    if not items:
-        return []
+def _new_codes(session: Session, items: list[QuestionData]) -> list[str]:
+    """The given code of each item, or the next free ``Q000123``."""
     next_number = _next_code_number(session)
     given = [int(d.code[1:]) for d in items if d.code]
     next_number = max([next_number, *(g + 1 for g in given)])
@@ -198,6 +217,39 @@ def write_questions(
         else:
             codes.append(f"Q{next_number:06d}")
             next_number += 1
+    return codes
+
+
+def _write_links(session: Session, version_ids: list[int], items: list[QuestionData]) -> None:
+    """Citations and knowledge points of the new versions."""
+    citation_rows = [
+        {"version_id": vid, "source_id": s, "article_key": k}
+        for vid, d in zip(version_ids, items, strict=True)
+        for s, k in d.citations
+    ]
+    if citation_rows:
+        session.execute(insert(Citation), citation_rows)
+    kp_ids = ensure_knowledge_points(session, {k for d in items for k in d.knowledge_points})
+    link_rows = [
+        {"version_id": vid, "knowledge_point_id": kp_ids[k]}
+        for vid, d in zip(version_ids, items, strict=True)
+        for k in d.knowledge_points
+    ]
+    if link_rows:
+        session.execute(insert(version_knowledge_points), link_rows)
+
+
+def write_questions(
+    session: Session,
+    items: list[QuestionData],
+    *,
+    actor: Actor | None = None,
+    now: dt.datetime | None = None,
+) -> list[str]:
+    """Bulk-insert validated questions (version 1 each); returns their codes."""
+    if not items:
+        return []
+    codes = _new_codes(session, items)
     stamp = {"created_at": now, "updated_at": now} if now else {}
     question_rows = [
         {"code": code, "status": d.status, "needs_review": False, **stamp}
@@ -236,21 +288,7 @@ def write_questions(
             version_rows,
         )
     )
-    citation_rows = [
-        {"version_id": vid, "source_id": s, "article_key": k}
-        for vid, d in zip(version_ids, items, strict=True)
-        for s, k in d.citations
-    ]
-    if citation_rows:
-        session.execute(insert(Citation), citation_rows)
-    kp_ids = ensure_knowledge_points(session, {k for d in items for k in d.knowledge_points})
-    link_rows = [
-        {"version_id": vid, "knowledge_point_id": kp_ids[k]}
-        for vid, d in zip(version_ids, items, strict=True)
-        for k in d.knowledge_points
-    ]
-    if link_rows:
-        session.execute(insert(version_knowledge_points), link_rows)
+    _write_links(session, version_ids, items)
     return codes
 
 

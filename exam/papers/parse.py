@@ -348,6 +348,32 @@ def _build_sections(
     return sections
 
 
+def _resolvers(
+    source_aliases: Mapping[str, str] | None, bands: Mapping[str, tuple], errors: _Errors
+) -> tuple[Resolve, Resolve]:
+    """Name -> code for law sources and difficulty bands; an unknown name is an error."""
+
+    def resolve_source(key) -> str | None:
+        key = str(key).strip()
+        if source_aliases is None:
+            return key
+        code = source_aliases.get(key) or source_aliases.get(key.strip("《》"))
+        if code is None:
+            errors.add(f"未知的法规来源：“{key}”。")
+        return code
+
+    def resolve_band(key) -> str | None:
+        key = str(key).strip()
+        band = BAND_BY_LABEL.get(key, key)
+        if band not in bands:
+            labels = "、".join(f"{band_label(b)}({b})" for b in bands)
+            errors.add(f"未知的难度档“{key}”（可选：{labels}）。")
+            return None
+        return band
+
+    return resolve_source, resolve_band
+
+
 def parse_blueprint(
     data: Mapping, *, source_aliases: Mapping[str, str] | None = None
 ) -> BlueprintSpec:
@@ -359,27 +385,8 @@ def parse_blueprint(
     errors = _Errors()
     if not isinstance(data, Mapping):
         raise InvalidInput("组卷规则格式有误：应为键值结构。")
-
-    def resolve_source(key) -> str | None:
-        key = str(key).strip()
-        if source_aliases is None:
-            return key
-        code = source_aliases.get(key) or source_aliases.get(key.strip("《》"))
-        if code is None:
-            errors.add(f"未知的法规来源：“{key}”。")
-        return code
-
     bands = _parse_bands(data.get("difficulty_bands"), errors)
-
-    def resolve_band(key) -> str | None:
-        key = str(key).strip()
-        band = BAND_BY_LABEL.get(key, key)
-        if band not in bands:
-            labels = "、".join(f"{band_label(b)}({b})" for b in bands)
-            errors.add(f"未知的难度档“{key}”（可选：{labels}）。")
-            return None
-        return band
-
+    resolve_source, resolve_band = _resolvers(source_aliases, bands, errors)
     code, name, tier = _parse_header(data, errors)
     source_shares = _shares(data.get("source_shares"), "来源比例", resolve_source, errors)
     difficulty_shares = _shares(data.get("difficulty_shares"), "难度比例", resolve_band, errors)

@@ -263,16 +263,13 @@ def generate_papers(
 ) -> dict:
     """Generate the papers of every participant who has none yet (so a late
     participant gets only their own paper); ``regenerate=True`` first deletes every
-    paper of the exam, which is refused once any attempt exists.
-
-    All papers are built in memory first: a shortage raises before anything is
-    written, so no candidate is ever left with a half-filled paper. ``progress`` is
-    called as ``progress(done, total)`` while generating and while writing.
-    """
+    paper of the exam, refused once any attempt exists. All papers are built in memory
+    first: a shortage raises before anything is written, so no candidate is ever left
+    with a half-filled paper. ``progress(done, total)`` is called while generating and
+    while writing."""
     if regenerate:
         _delete_papers(session, exam)
     bp_row = session.get(Blueprint, exam.blueprint_id)
-    spec = spec_of(bp_row)
     have = set(session.scalars(select(Paper.person_id).where(Paper.exam_id == exam.id)))
     everyone = participant_ids(session, exam)
     missing = [pid for pid in everyone if pid not in have]
@@ -287,6 +284,7 @@ def generate_papers(
     }
     if not missing:
         return report
+    spec = spec_of(bp_row)
     pool = load_pool(session, spec.tier)
     try:
         plan = prepare(pool, spec)

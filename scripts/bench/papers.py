@@ -112,21 +112,43 @@ def bench_generation(bank, papers: int) -> tuple[float, dict, object]:
     return elapsed, cohort.stats(), (spec, plan)
 
 
-def bench_persistence(bank, papers: int) -> dict:
-    from core.db import make_engine, make_session_factory
+def _insert_bank(s, bank, source_ids: dict[str, int]) -> None:
+    """The synthetic bank as questions with one current version each."""
+    from question_bank.models import Question, QuestionVersion
+
+    s.execute(
+        insert(Question),
+        [{"id": b["id"], "code": f"Q{b['id']:06d}", "status": "active"} for b in bank],
+    )
+    s.execute(
+        insert(QuestionVersion),
+        [
+            {
+                "id": b["id"],
+                "question_id": b["id"],
+                "version": 1,
+                "is_current": True,
+                "type": b["type"],
+                "stem": f"题干{b['id']}",
+                "options": b["options"],
+                "answer": b["answer"],
+                "difficulty": b["difficulty"],
+                "tiers": ["all"],
+                "source_id": source_ids[b["source"]],
+                "fingerprint": f"{b['id']:064d}",
+            }
+            for b in bank
+        ],
+    )
+
+
+def _seed_exam(factory, bank, papers: int, now: dt.datetime) -> int:
+    """Sources, the bank, ``papers`` people and an exam enrolling them all -> exam id."""
     from core.org.models import OrgUnit, Person
     from exam.models import Exam, Participant
     from exam.papers import blueprints as bps
-    from exam.papers.persist import generate_papers
-    from jifa.app.migrate import upgrade
-    from question_bank.models import LawSource, Question, QuestionVersion
+    from question_bank.models import LawSource
 
-    tmp = tempfile.TemporaryDirectory()
-    url = f"sqlite:///{tmp.name}/bench.sqlite3"
-    upgrade(url)
-    engine = make_engine(url)
-    factory = make_session_factory(engine)
-    now = dt.datetime(2026, 6, 15, 1, 0, tzinfo=dt.UTC)
     with factory.begin() as s:
         for order, code in enumerate(SOURCES):
             s.add(LawSource(code=code, name=code, short_names=[], sort_order=order))
@@ -134,30 +156,7 @@ def bench_persistence(bank, papers: int) -> dict:
         s.add(unit)
         s.flush()
         source_ids = {src.code: src.id for src in s.query(LawSource)}
-        s.execute(
-            insert(Question),
-            [{"id": b["id"], "code": f"Q{b['id']:06d}", "status": "active"} for b in bank],
-        )
-        s.execute(
-            insert(QuestionVersion),
-            [
-                {
-                    "id": b["id"],
-                    "question_id": b["id"],
-                    "version": 1,
-                    "is_current": True,
-                    "type": b["type"],
-                    "stem": f"题干{b['id']}",
-                    "options": b["options"],
-                    "answer": b["answer"],
-                    "difficulty": b["difficulty"],
-                    "tiers": ["all"],
-                    "source_id": source_ids[b["source"]],
-                    "fingerprint": f"{b['id']:064d}",
-                }
-                for b in bank
-            ],
-        )
+        _insert_bank(s, bank, source_ids)
         s.execute(
             insert(Person),
             [
@@ -192,6 +191,22 @@ def bench_persistence(bank, papers: int) -> dict:
             ],
         )
         exam_id = exam.id
+    return exam_id
+
+
+def bench_persistence(bank, papers: int) -> dict:
+    from core.db import make_engine, make_session_factory
+    from exam.models import Exam
+    from exam.papers.persist import generate_papers
+    from jifa.app.migrate import upgrade
+
+    tmp = tempfile.TemporaryDirectory()
+    url = f"sqlite:///{tmp.name}/bench.sqlite3"
+    upgrade(url)
+    engine = make_engine(url)
+    factory = make_session_factory(engine)
+    now = dt.datetime(2026, 6, 15, 1, 0, tzinfo=dt.UTC)
+    exam_id = _seed_exam(factory, bank, papers, now)
     marks = {}
 
     def progress(done: int, total: int) -> None:
