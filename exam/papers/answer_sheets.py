@@ -150,7 +150,7 @@ def _responses(
                 it.type,
                 raw,
                 option_count=len(it.options or []),
-                blanks=len(it.answer or []) if it.type == "fill_blank" else 0,
+                blanks=len(it.answer) if isinstance(it.answer, list) else 1,
             )
         except InvalidInput as exc:
             problems.append(f"第 {q} 题：{exc.message}")

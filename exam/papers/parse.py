@@ -202,7 +202,8 @@ def _parse_policy(raw: Mapping, qtype: str, where: str, errors: _Errors) -> tupl
     policy = POLICY_BY_LABEL.get(policy, policy)
     if not kinds.get(qtype).has_policy:
         if raw.get("policy") not in (None, "", "all_or_nothing"):
-            errors.add(f"{where}：只有多选题可以设置计分方式。")
+            with_policy = "、".join(k.question_label for k in kinds.KINDS.values() if k.has_policy)
+            errors.add(f"{where}：只有{with_policy}可以设置计分方式。")
         return "all_or_nothing", 0.0
     if policy not in POLICIES:
         errors.add(f"{where}的计分方式“{policy}”无效（可选：全对得分、部分得分）。")
