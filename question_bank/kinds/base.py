@@ -190,17 +190,6 @@ def bad(message: str) -> InvalidInput:
 
 _LETTER_SEPARATORS = re.compile(r"[\s,，、;；/|和及]+")
 
-# Options that refer to all the others and must stay in place at the end.
-_PINNED = re.compile(
-    r"^\s*(以上|上述|前述)(选项|各项|答案|说法|情形|几项|三项|四项)?"
-    r"(都|均|全|皆|全部)?(对|正确|是|不对|不正确|错误|不是|非|符合|不符合|可以|不可以)"
-    r"|^\s*(以上|上述)(都|均|全部|皆)(不)?(选|对|正确)"
-    r"|^\s*(都|均|全)(不)?(对|正确)\s*$"
-    r"|^\s*(以上|上述)皆非"
-)
-# Options such as "A和B" refer to other options by letter: such questions keep their order.
-_LETTER_REF = re.compile(r"(?<![A-Za-z])[A-H]\s*(项|选项)?\s*[和与及、,，+]\s*[A-H](?![A-Za-z])")
-
 
 def split_letters(text: str) -> list[str] | None:
     """``A`` / ``AC`` / ``A,C`` / ``A、C`` / ``a 和 c`` -> letters in the order written
@@ -215,19 +204,6 @@ def parse_letters(answer: str) -> list[str] | None:
     """Letters of an authored answer, each once, in the order written."""
     letters = split_letters(answer)
     return list(dict.fromkeys(letters)) if letters is not None else None
-
-
-def pinned_option_keys(options: Sequence[Mapping]) -> tuple[str, ...] | None:
-    """Keys of options that must stay last (authored order); ``None`` when the options
-    refer to each other by letter and must not be shuffled at all."""
-    pinned = []
-    for opt in options:
-        text = str(opt.get("text") or "")
-        if _LETTER_REF.search(text):
-            return None
-        if _PINNED.search(text):
-            pinned.append(str(opt["key"]))
-    return tuple(pinned)
 
 
 class ChoiceKind(Kind):

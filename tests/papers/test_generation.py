@@ -13,10 +13,10 @@ from hypothesis import strategies as st
 from exam.papers.generation.cohort import generate_cohort
 from exam.papers.generation.draw import generate_paper
 from exam.papers.generation.plan import prepare
-from exam.papers.generation.pool import PoolItem, PoolShortage, rng_for
+from exam.papers.generation.pool import PoolItem, PoolShortage, pinned_option_keys, rng_for
 from exam.papers.parse import parse_blueprint
 from question_bank import kinds
-from question_bank.kinds.base import ItemKey, pinned_option_keys
+from question_bank.kinds.base import ItemKey
 
 
 def displayed_answer(qtype, answer, order):
