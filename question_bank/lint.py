@@ -515,7 +515,8 @@ def file_items(session, path: str | Path) -> tuple[list[LintItem], list[str]]:
     """The valid rows of a file to import, named by sheet and row, and the reasons
     rows were rejected (they are not linted)."""
     from core.excel import read_tables
-    from question_bank.rows import ALIASES, RowContext, parse_row
+    from question_bank.rows import RowContext, parse_row
+    from question_bank.template import ALIASES
 
     path = Path(path)
     ctx = RowContext(session)

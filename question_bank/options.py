@@ -5,8 +5,9 @@ sense after the options it speaks of: it must stay last when options are shuffle
 An option such as "A和B" or "ABC均正确" names other options by letter: a question with
 one must keep its authored order altogether.
 
-``pinned_option_keys`` has the contract of ``exam.generation.pinned_option_keys`` (keys
-that stay last, or ``None`` when the options must not be shuffled), with the wider rule.
+``pinned_option_keys`` has the contract of
+``exam.papers.generation.pool.pinned_option_keys`` (keys that stay last, or ``None``
+when the options must not be shuffled), with the wider rule.
 """
 
 from __future__ import annotations

@@ -24,8 +24,8 @@ from question_bank.options import (
     refers_by_letter,
     refers_to_others,
 )
-from question_bank.rows import TEMPLATE_HEADERS
 from question_bank.starter import starter_files
+from question_bank.template import TEMPLATE_HEADERS
 
 # ------------------------------------------------------------------ options
 
