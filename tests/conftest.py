@@ -303,7 +303,7 @@ def make_question(session, sources):
 
 @pytest.fixture
 def make_blueprint(session):
-    """A blueprint row with the given sections (see exam/blueprint.py for the spec)."""
+    """A blueprint row with the given sections (see exam/papers/spec.py for the spec)."""
     from exam.models import Blueprint
 
     def _make(sections=None, pass_mark=60.0, **spec_extra):
