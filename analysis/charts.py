@@ -82,18 +82,25 @@ def _figure(width: float, height: float) -> Figure:
     return Figure(figsize=(width, height), layout="constrained")
 
 
-def histogram(scores: pd.DataFrame, step: float, pass_mark: float, total: float) -> Figure:
-    fig = _figure(7, 4)
-    ax = fig.add_subplot()
-    x = scores["score"].to_numpy(dtype=float)
-    # bins centred on the reachable scores: every bar is one score step
+def histogram_bins(x, step: float, total: float) -> tuple[np.ndarray, np.ndarray, float]:
+    """(bin centres, counts, width): bins centred on the reachable scores, one score step
+    wide (doubled until there are at most 60), shared by the PNG and the workbook chart."""
     width = step
     nbins = int(math.ceil(total / width)) + 1
     while nbins > 60:
         width *= 2
         nbins = int(math.ceil(total / width)) + 1
     edges = np.arange(nbins + 1) * width - width / 2
-    ax.hist(x, bins=edges, color=COLOURS["blue"], edgecolor="white")
+    counts, _ = np.histogram(np.asarray(x, dtype=float), bins=edges)
+    return edges[:-1] + width / 2, counts, width
+
+
+def histogram(scores: pd.DataFrame, step: float, pass_mark: float, total: float) -> Figure:
+    fig = _figure(7, 4)
+    ax = fig.add_subplot()
+    x = scores["score"].to_numpy(dtype=float)
+    centres, counts, width = histogram_bins(x, step, total)
+    ax.bar(centres, counts, width=width, color=COLOURS["blue"], edgecolor="white")
     ax.axvline(pass_mark, color=COLOURS["main"], linestyle="--", linewidth=1.5)
     ax.text(pass_mark, ax.get_ylim()[1] * 0.95, f" 及格线 {pass_mark:g} 分", color=COLOURS["main"])
     ax.set_xlabel(f"得分（每格 {width:g} 分）")
