@@ -2,7 +2,9 @@
 
 Numbers are written as computed values (openpyxl would save formulas without values),
 text cells are neutralised against formula injection, every table has a frozen header
-and a filter, and the charts are embedded as PNG images.
+and a filter. The charts are native Excel charts on the tables (``xlsx_charts``), beside
+the colour scales and the unit × source heat map; only the box plot and the funnel plot
+are pictures.
 """
 
 from __future__ import annotations
@@ -19,7 +21,9 @@ from openpyxl.formatting.rule import ColorScaleRule, DataBarRule
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
-from analysis import items, stats
+from analysis import items, stats, xlsx_charts
+from analysis.loading import type_label
+from analysis.notice import mask_name, weak
 from core.excel import neutralise
 
 SHEETS = [
@@ -35,6 +39,7 @@ SHEETS = [
     "个人明细",
 ]
 PCT, NUM1, NUM2, NUM3, INT = "0.0%", "0.0", "0.00", "0.000", "0"
+ROW_CM = 0.53  # default row height (15 pt), to place a picture below a chart
 HEADER_FILL = PatternFill("solid", fgColor="F2DCDB")
 RED_GREEN = {"start_type": "num", "start_value": 0, "start_color": "F8696B",
              "mid_type": "num", "mid_value": 0.5, "mid_color": "FFEB84",
@@ -118,72 +123,82 @@ def _flag(v) -> str:
     return "是" if bool(v) else ""
 
 
-def build(rep, charts: dict[str, bytes] | None = None, *, mask_names: bool = False) -> Workbook:
-    charts = charts or {}
-    wb = Workbook()
-    wb.remove(wb.active)
-    o = rep.overall
+NOTES = [
+    (
+        "统计口径",
+        "仅统计已交卷的作答；未作答的题目记 0 分；单位指作答时所在的区直属单位（镇/街道/区园、部门/单位）。",
+    ),
+    ("得分率", "得分 ÷ 试卷满分 × 100%，用于不同试卷之间的比较。"),
+    ("及格率区间", "Wilson 95% 置信区间（不使用 Wald 区间）。"),
+    (
+        "收缩均值",
+        "B·全区均值 + (1−B)·单位均值，B = (σ²/n)/(σ²/n + τ²)；人数少的单位向全区均值收缩，排名依据收缩均值。",
+    ),
+    (
+        "人数过少",
+        f"参测人数少于 {stats.SMALL_N} 人的单位标注“人数过少”，其数据主要反映偶然因素，不宜据此排名。",
+    ),
+    (
+        "掌握程度",
+        "某法规或知识点下各题通过率的平均值（每题权重相同），同时列出题数和作答人数；"
+        f"少于 {stats.FEW_ITEMS} 题的分项标注“题目过少”，仅供参考。",
+    ),
+    (
+        "明显偏弱",
+        "掌握程度的 95% 区间（Wilson 区间，样本量取作答人次与按各题通过率离散程度折算的有效样本量"
+        "中的较小者）整体低于全部题目的平均通过率，且至少有 "
+        f"{weak.MIN_ITEMS} 道题、{weak.MIN_ANSWERS} 人次作答；通报只把这样的法规和知识点称为薄弱。",
+    ),
+    (
+        "通过率（难度）",
+        "题目平均得分 ÷ 题目分值；≤5% 过难或答案有误，35%–64% 适中，≥95% 过易。",
+    ),
+    (
+        "区分度指数",
+        "100 × 题目得分与其余题目总分的相关系数（校正点二列相关）；≥40 很好，30–39 良好，20–29 一般，<20 差，负值请核对答案。",
+    ),
+    (
+        "区分效率",
+        f"100 × cov(x, T−x) / 两者分别排序后可达到的最大协方差；低于 {items.EFFICIENCY_LOW} 题目可疑。",
+    ),
+    ("随机猜测得分", "单选 1/选项数，判断 0.5，多选（全对才得分）1/(2^k−1)；高于 40% 易猜中。"),
+    (
+        "预期权重 / 有效权重",
+        "题目分值占所在试卷总分的比例；有效权重按 √cov(题目得分, 总分) 计算（随机组卷时按所在试卷平均），协方差为负时不计。",
+    ),
+    (
+        "信度",
+        "Cronbach α（全部为 0/1 计分时即 KR-20），按试卷题位计算；>0.75 满意，<0.64 不满意。误差比 = √(1−α)，测量标准误 = 误差比 × 总分标准差。",
+    ),
+    (
+        "选项分析",
+        f"按得分率排序的前 {int(items.GROUP_FRACTION * 100)}% 与后 {int(items.GROUP_FRACTION * 100)}% 考生分别选择各选项的比例。",
+    ),
+    (
+        "自报与集中测试对比",
+        "各单位自报成绩均分与其被抽中干部集中测试均分之差，标准误 √(s₁²/n₁ + s₂²/n₂)；95% 区间不含 0 时标注“超出随机波动”。",
+    ),
+    (
+        "图表",
+        "成绩分布、各单位及格率（误差线为 Wilson 区间）、各法规掌握程度、难度与区分度为 Excel 原生图表，"
+        "可直接修改样式；职级箱线图和漏斗图为图片。",
+    ),
+]
 
-    # 说明与口径 ------------------------------------------------------------------
-    notes = [
+
+def _notes_sheet(wb: Workbook, rep) -> None:
+    head = [
         ("分析对象", rep.title),
         ("考试编号", "、".join(str(i) for i in rep.exam_ids)),
         ("数据截止", rep.cutoff or "—"),
         ("满分 / 及格线", f"{rep.total_points:g} / {rep.pass_mark:g}"),
-        (
-            "统计口径",
-            "仅统计已交卷的作答；未作答的题目记 0 分；单位指作答时所在的区直属单位（镇/街道/区园、部门/单位）。",
-        ),
-        ("得分率", "得分 ÷ 试卷满分 × 100%，用于不同试卷之间的比较。"),
-        ("及格率区间", "Wilson 95% 置信区间（不使用 Wald 区间）。"),
-        (
-            "收缩均值",
-            "B·全区均值 + (1−B)·单位均值，B = (σ²/n)/(σ²/n + τ²)；人数少的单位向全区均值收缩，排名依据收缩均值。",
-        ),
-        (
-            "人数过少",
-            f"参测人数少于 {stats.SMALL_N} 人的单位标注“人数过少”，其数据主要反映偶然因素，不宜据此排名。",
-        ),
-        (
-            "掌握程度",
-            "某法规或知识点下各题通过率的平均值（每题权重相同），同时列出题数和作答人数；"
-            f"少于 {stats.FEW_ITEMS} 题的分项标注“题目过少”，仅供参考。",
-        ),
-        (
-            "通过率（难度）",
-            "题目平均得分 ÷ 题目分值；≤5% 过难或答案有误，35%–64% 适中，≥95% 过易。",
-        ),
-        (
-            "区分度指数",
-            "100 × 题目得分与其余题目总分的相关系数（校正点二列相关）；≥40 很好，30–39 良好，20–29 一般，<20 差，负值请核对答案。",
-        ),
-        (
-            "区分效率",
-            f"100 × cov(x, T−x) / 两者分别排序后可达到的最大协方差；低于 {items.EFFICIENCY_LOW} 题目可疑。",
-        ),
-        ("随机猜测得分", "单选 1/选项数，判断 0.5，多选（全对才得分）1/(2^k−1)；高于 40% 易猜中。"),
-        (
-            "预期权重 / 有效权重",
-            "题目分值占所在试卷总分的比例；有效权重按 √cov(题目得分, 总分) 计算（随机组卷时按所在试卷平均），协方差为负时不计。",
-        ),
-        (
-            "信度",
-            "Cronbach α（全部为 0/1 计分时即 KR-20），按试卷题位计算；>0.75 满意，<0.64 不满意。误差比 = √(1−α)，测量标准误 = 误差比 × 总分标准差。",
-        ),
-        (
-            "选项分析",
-            f"按得分率排序的前 {int(items.GROUP_FRACTION * 100)}% 与后 {int(items.GROUP_FRACTION * 100)}% 考生分别选择各选项的比例。",
-        ),
-        (
-            "自报与集中测试对比",
-            "各单位自报成绩均分与其被抽中干部集中测试均分之差，标准误 √(s₁²/n₁ + s₂²/n₂)；95% 区间不含 0 时标注“超出随机波动”。",
-        ),
     ]
-    ws = _table(wb, SHEETS[0], ["项目", "说明"], notes, widths={1: 18, 2: 110})
+    ws = _table(wb, SHEETS[0], ["项目", "说明"], head + NOTES, widths={1: 18, 2: 110})
     for row in ws.iter_rows(min_row=2):
         row[1].alignment = Alignment(wrap_text=True, vertical="top")
 
-    # 抽样审计 --------------------------------------------------------------------
+
+def _audit_sheet(wb: Workbook, rep) -> None:
     d = rep.draw or {}
     audit_rows = [
         ("抽样名称", d.get("name", "（本考试不是抽样集中测试）"), "", "", ""),
@@ -207,8 +222,9 @@ def build(rep, charts: dict[str, bytes] | None = None, *, mask_names: bool = Fal
     _table(wb, SHEETS[1], ["类别", "层/项目", "人员编号/名称", "序号/人数", "签号/抽取数/原因"],
            audit_rows, widths={1: 12, 2: 70, 3: 18, 4: 12, 5: 80})  # fmt: skip
 
-    # 总体概况 --------------------------------------------------------------------
-    rel = rep.reliability
+
+def _overview_sheet(wb: Workbook, rep) -> None:
+    o, rel = rep.overall, rep.reliability
     part = rep.participation or {}
     overview = [
         ("应参测人数", part.get("enrolled"), INT),
@@ -234,41 +250,54 @@ def build(rep, charts: dict[str, bytes] | None = None, *, mask_names: bool = Fal
     )
     for i, (_, _, fmt) in enumerate(overview, start=2):
         ws.cell(row=i, column=2).number_format = fmt
-    _image(ws, charts.get("histogram"), "D2")
-    _image(ws, charts.get("box_by_rank"), "D24", 520)
+    ws.column_dimensions["D"].width = 16
+    total = max(rep.total_points, rep.scores["score"].max()) if len(rep.scores) else 0
+    xlsx_charts.score_histogram(ws, rep.scores, rep.score_step, total, rep.pass_mark,
+                                col=4, anchor="G2")  # fmt: skip
 
-    # 单位排名 --------------------------------------------------------------------
+
+def _units_sheet(wb: Workbook, rep, charts: dict[str, bytes]) -> None:
     u = rep.by_unit.sort_values("shrunk_mean", ascending=False) if len(rep.by_unit) else rep.by_unit
     ws = _table(
         wb, SHEETS[3],
         ["排名（按收缩均值）", "单位", "参测人数", "平均得分率%", "中位数%", "标准差", "及格率",
-         "区间下限", "区间上限", "收缩系数B", "收缩均值%", "人数过少", "超出随机波动"],
+         "区间下限", "区间上限", "收缩系数B", "收缩均值%", "人数过少", "超出随机波动",
+         "误差线（下）", "误差线（上）"],
         [(i, r.top_unit_name, r.n, r.mean, r.median, r.sd, r.pass_rate, r.pass_lo, r.pass_hi,
-          r.B, r.shrunk_mean, _flag(r.small_n), _flag(r.beyond_noise))
+          r.B, r.shrunk_mean, _flag(r.small_n), _flag(r.beyond_noise),
+          r.pass_rate - r.pass_lo, r.pass_hi - r.pass_rate)
          for i, r in enumerate(u.itertuples(), start=1)],
-        {1: INT, 3: INT, 4: NUM1, 5: NUM1, 6: NUM1, 7: PCT, 8: PCT, 9: PCT, 10: NUM3, 11: NUM1},
+        {1: INT, 3: INT, 4: NUM1, 5: NUM1, 6: NUM1, 7: PCT, 8: PCT, 9: PCT, 10: NUM3, 11: NUM1,
+         14: PCT, 15: PCT},
         widths={2: 22},
     )  # fmt: skip
     _bar(ws, 11)
     _scale(ws, 7)
-    _image(ws, charts.get("pass_rate_by_unit"), "O2")
-    _image(ws, charts.get("funnel"), "O30")
+    chart = xlsx_charts.pass_rate_by_unit(ws, ws._jifa_rows, cat_col=2, rate_col=7,  # noqa: SLF001
+                                          minus_col=14, plus_col=15, anchor="Q2")  # fmt: skip
+    below = 2 + (int(chart.height / ROW_CM) + 2 if chart else 0)
+    _image(ws, charts.get("funnel"), f"Q{below}")
     if len(rep.self_vs_central):
-        start = ws.max_row + 3
-        ws.cell(row=start, column=1, value="自报成绩与集中测试对比").font = Font(bold=True)
-        heads = ["单位", "自报人数", "自报均分%", "集中测试人数", "集中测试均分%", "差值", "标准误",
-                 "差值下限", "差值上限", "超出随机波动"]  # fmt: skip
-        for j, h in enumerate(heads, start=1):
-            ws.cell(row=start + 1, column=j, value=h).font = Font(bold=True)
-        for i, r in enumerate(rep.self_vs_central.itertuples(), start=start + 2):
-            vals = [r.unit, r.n_self, r.self_mean, r.n_central, r.central_mean, r.gap, r.gap_se,
-                    r.gap_lo, r.gap_hi, _flag(r.beyond_noise)]  # fmt: skip
-            for j, v in enumerate(vals, start=1):
-                c = ws.cell(row=i, column=j, value=_value(v))
-                if j in (3, 5, 6, 7, 8, 9):
-                    c.number_format = NUM1
+        _self_vs_central(ws, rep)
 
-    # 职级对比 --------------------------------------------------------------------
+
+def _self_vs_central(ws, rep) -> None:
+    start = ws.max_row + 3
+    ws.cell(row=start, column=1, value="自报成绩与集中测试对比").font = Font(bold=True)
+    heads = ["单位", "自报人数", "自报均分%", "集中测试人数", "集中测试均分%", "差值", "标准误",
+             "差值下限", "差值上限", "超出随机波动"]  # fmt: skip
+    for j, h in enumerate(heads, start=1):
+        ws.cell(row=start + 1, column=j, value=h).font = Font(bold=True)
+    for i, r in enumerate(rep.self_vs_central.itertuples(), start=start + 2):
+        vals = [r.unit, r.n_self, r.self_mean, r.n_central, r.central_mean, r.gap, r.gap_se,
+                r.gap_lo, r.gap_hi, _flag(r.beyond_noise)]  # fmt: skip
+        for j, v in enumerate(vals, start=1):
+            c = ws.cell(row=i, column=j, value=_value(v))
+            if j in (3, 5, 6, 7, 8, 9):
+                c.number_format = NUM1
+
+
+def _ranks_sheet(wb: Workbook, rep, charts: dict[str, bytes]) -> None:
     ws = _table(
         wb, SHEETS[4],
         ["职级", "人数", "平均得分率%", "中位数%", "标准差", "及格率", "区间下限", "区间上限", "人数过少"],
@@ -277,44 +306,62 @@ def build(rep, charts: dict[str, bytes] | None = None, *, mask_names: bool = Fal
         {2: INT, 3: NUM1, 4: NUM1, 5: NUM1, 6: PCT, 7: PCT, 8: PCT},
     )  # fmt: skip
     _scale(ws, 6)
+    # Excel's box-and-whisker chart cannot be written by openpyxl: the picture stays
+    _image(ws, charts.get("box_by_rank"), "K2", 520)
 
-    # 法规掌握 (+ heat map) ----------------------------------------------------------
-    ws = _table(
-        wb, SHEETS[5],
-        ["法规", "掌握程度", "题数", "作答人数", "作答人次", "题目过少"],
-        [(r.category, r.facility, r.n_items, r.n_attempts, r.n_responses, _flag(r.unreliable))
-         for r in rep.by_source.itertuples()],
-        {2: PCT, 3: INT, 4: INT, 5: INT}, widths={1: 30},
-    )  # fmt: skip
+
+def _mastery_rows(table, assessed):
+    """Rows of a mastery table with the interval and the weak flag (``notice.weak``)."""
+    a = assessed.set_index("category") if len(assessed) else assessed
+    for r in table.itertuples():
+        w = a.loc[r.category] if r.category in a.index else None
+        yield (r.category, r.facility, r.n_items, r.n_attempts, r.n_responses,
+               _flag(r.unreliable), None if w is None else w["lo"],
+               None if w is None else w["hi"], "" if w is None else _flag(w["weak"]))  # fmt: skip
+
+
+MASTERY_HEADERS = ["掌握程度", "题数", "作答人数", "作答人次", "题目过少", "95%区间下限",
+                   "95%区间上限", "明显偏弱"]  # fmt: skip
+MASTERY_FORMATS = {2: PCT, 3: INT, 4: INT, 5: INT, 7: PCT, 8: PCT}
+
+
+def _sources_sheet(wb: Workbook, rep) -> None:
+    overall = weak.overall_mastery(rep.responses)
+    assessed = weak.assess(rep.responses, "source_name", overall)
+    ws = _table(wb, SHEETS[5], ["法规", *MASTERY_HEADERS], _mastery_rows(rep.by_source, assessed),
+                MASTERY_FORMATS, widths={1: 30})  # fmt: skip
     _scale(ws, 2)
+    rows = ws._jifa_rows  # noqa: SLF001
     m = rep.unit_source
     if m.size:
-        start = ws.max_row + 3
-        ws.cell(row=start, column=1, value="单位 × 法规 掌握程度（%）").font = Font(bold=True)
-        for j, c in enumerate(m.columns, start=2):
-            ws.cell(row=start + 1, column=j, value=_value(str(c))).font = Font(bold=True)
-        for i, (unit, row) in enumerate(m.iterrows(), start=start + 2):
-            ws.cell(row=i, column=1, value=_value(str(unit)))
-            for j, v in enumerate(row.to_numpy(), start=2):
-                ws.cell(row=i, column=j, value=_value(float(v))).number_format = NUM1
-        rng = f"B{start + 2}:{get_column_letter(m.shape[1] + 1)}{start + 1 + m.shape[0]}"
-        ws.conditional_formatting.add(
-            rng,
-            ColorScaleRule(start_type="num", start_value=0, start_color="F8696B", mid_type="num",
-                           mid_value=50, mid_color="FFEB84", end_type="num", end_value=100,
-                           end_color="63BE7B"),
-        )  # fmt: skip
-    _image(ws, charts.get("mastery_by_source"), "H2", 560)
-    _image(ws, charts.get("unit_source_heatmap"), "H26", 640)
+        _heat_map(ws, m, ws.max_row + 3)
+    xlsx_charts.mastery_by_source(ws, rows, cat_col=1, value_col=2, anchor="K2")
 
-    # 知识点 (weakest first) --------------------------------------------------------
-    ws = _table(
-        wb, SHEETS[6],
-        ["知识点", "掌握程度", "题数", "作答人数", "作答人次", "题目过少"],
-        [(r.category, r.facility, r.n_items, r.n_attempts, r.n_responses, _flag(r.unreliable))
-         for r in rep.by_knowledge_point.sort_values("facility").itertuples()],
-        {2: PCT, 3: INT, 4: INT, 5: INT}, widths={1: 30},
+
+def _heat_map(ws, m, start: int) -> None:
+    """The unit × source table with a red-yellow-green colour scale (Excel's heat map)."""
+    ws.cell(row=start, column=1, value="单位 × 法规 掌握程度（%）").font = Font(bold=True)
+    for j, c in enumerate(m.columns, start=2):
+        ws.cell(row=start + 1, column=j, value=_value(str(c))).font = Font(bold=True)
+    for i, (unit, row) in enumerate(m.iterrows(), start=start + 2):
+        ws.cell(row=i, column=1, value=_value(str(unit)))
+        for j, v in enumerate(row.to_numpy(), start=2):
+            ws.cell(row=i, column=j, value=_value(float(v))).number_format = NUM1
+    rng = f"B{start + 2}:{get_column_letter(m.shape[1] + 1)}{start + 1 + m.shape[0]}"
+    ws.conditional_formatting.add(
+        rng,
+        ColorScaleRule(start_type="num", start_value=0, start_color="F8696B", mid_type="num",
+                       mid_value=50, mid_color="FFEB84", end_type="num", end_value=100,
+                       end_color="63BE7B"),
     )  # fmt: skip
+
+
+def _kp_sheet(wb: Workbook, rep) -> None:
+    overall = weak.overall_mastery(rep.responses)
+    assessed = weak.assess(rep.responses, "knowledge_points", overall)
+    ws = _table(wb, SHEETS[6], ["知识点", *MASTERY_HEADERS],
+                _mastery_rows(rep.by_knowledge_point.sort_values("facility"), assessed),
+                MASTERY_FORMATS, widths={1: 30})  # fmt: skip
     _scale(ws, 2)
     if len(rep.by_type):
         start = ws.max_row + 3
@@ -325,9 +372,8 @@ def build(rep, charts: dict[str, bytes] | None = None, *, mask_names: bool = Fal
             ws.cell(row=i, column=3, value=int(r.n_items))
             ws.cell(row=i, column=4, value=int(r.n_attempts))
 
-    # 题目分析 --------------------------------------------------------------------
-    from analysis.loading import type_label
 
+def _items_sheet(wb: Workbook, rep) -> None:
     ws = _table(
         wb, SHEETS[7],
         ["题号", "题型", "法规", "知识点", "作答人数", "分值", "通过率", "标准差(分)", "标准差/分值",
@@ -341,9 +387,10 @@ def build(rep, charts: dict[str, bytes] | None = None, *, mask_names: bool = Fal
     )  # fmt: skip
     _scale(ws, 7)
     _bar(ws, 13, "5A8AC6")
-    _image(ws, charts.get("difficulty_discrimination"), "R2")
+    xlsx_charts.difficulty_discrimination(ws, ws._jifa_rows, x_col=7, y_col=13, anchor="R2")  # noqa: SLF001
 
-    # 选项分析 --------------------------------------------------------------------
+
+def _options_sheet(wb: Workbook, rep) -> None:
     _table(
         wb, SHEETS[8],
         ["题号", "题型", "选项", "正确答案", "高分组选择比例", "低分组选择比例", "全体选择比例",
@@ -354,9 +401,8 @@ def build(rep, charts: dict[str, bytes] | None = None, *, mask_names: bool = Fal
         {5: PCT, 6: PCT, 7: PCT, 8: INT, 9: INT, 10: INT},
     )  # fmt: skip
 
-    # 个人明细 --------------------------------------------------------------------
-    from analysis.notice import mask_name
 
+def _people_sheet(wb: Workbook, rep, mask_names: bool) -> None:
     s = rep.scores.sort_values(["top_unit_name", "person_no"]) if len(rep.scores) else rep.scores
     ws = _table(
         wb, SHEETS[9],
@@ -368,6 +414,24 @@ def build(rep, charts: dict[str, bytes] | None = None, *, mask_names: bool = Fal
         {6: NUM1, 7: NUM1, 8: NUM1}, widths={3: 20, 4: 22},
     )  # fmt: skip
     _bar(ws, 8)
+
+
+def build(rep, charts: dict[str, bytes] | None = None, *, mask_names: bool = False) -> Workbook:
+    """The workbook of ``rep``; ``charts`` gives the PNGs of the charts Excel cannot draw
+    (the box plot by rank, the funnel plot)."""
+    charts = charts or {}
+    wb = Workbook()
+    wb.remove(wb.active)
+    _notes_sheet(wb, rep)
+    _audit_sheet(wb, rep)
+    _overview_sheet(wb, rep)
+    _units_sheet(wb, rep, charts)
+    _ranks_sheet(wb, rep, charts)
+    _sources_sheet(wb, rep)
+    _kp_sheet(wb, rep)
+    _items_sheet(wb, rep)
+    _options_sheet(wb, rep)
+    _people_sheet(wb, rep, mask_names)
     return wb
 
 

@@ -62,7 +62,7 @@ def test_workbook_sheets_frozen_filters_values(rep):
     row = {h: c for h, c in zip(head, items[2], strict=False)}
     assert isinstance(row["通过率"].value, float) and row["通过率"].number_format == "0.0%"
     assert items.conditional_formatting  # colour scale / data bar present
-    assert wb["总体概况"]._images and wb["法规掌握"]._images
+    assert wb["总体概况"]._charts and wb["职级对比"]._images  # native chart; box plot picture
     # the replacement reason "=病假" is neutralised, not a formula
     audit = [r for r in wb["抽样审计"].iter_rows(values_only=True) if r[0] == "替补记录"]
     assert audit[0][4] == "'=病假"
