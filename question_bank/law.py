@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from core.audit import Actor, record
 from core.errors import Conflict, InvalidInput, NotFound
 from question_bank.articles import label_for, sort_key
+from question_bank.lawfiles import statute_text
 from question_bank.lawtext import normalise_article_text, parse_law
 from question_bank.models import (
     Article,
@@ -152,22 +153,18 @@ def import_law(
     revision_date: dt.date,
     data: bytes,
     *,
+    filename: str | None = None,
     actor: Actor | None = None,
 ) -> LawImportReport:
-    """Import one statute text as a revision of ``source_code``.
+    """Import one statute as a revision of ``source_code``: a text or Markdown file, a
+    .docx or a saved web page (``question_bank.lawfiles``; ``filename`` helps tell them
+    apart, the content decides otherwise).
 
     The revision is compared with the newest older imported revision; questions whose
     current version cites a changed or removed article are flagged ``needs_review``.
     """
     source = get_source(session, source_code)
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        try:
-            text = data.decode("gb18030")
-        except UnicodeDecodeError as exc:
-            raise InvalidInput("无法识别法规文本的编码（请使用 UTF-8 或 GBK）。") from exc
-    parsed = parse_law(text)
+    parsed = parse_law(statute_text(data, filename))
     sha = hashlib.sha256(data).hexdigest()
     existing = session.scalar(
         select(LawRevision).where(

@@ -6,6 +6,10 @@ followed by a space starts an article, and the paragraphs after it belong to it 
 the next article or heading. A line that is just a named part (``总纲``, ``序言``) starts
 an article keyed by that name. Any other Markdown heading (``## 附件一``) ends the
 current article. Text before ``<!-- INFO END -->`` (if present) is front matter.
+
+Official Word files and web pages (read by ``question_bank.lawfiles``) have no Markdown:
+there a line that is only 总则 or 附则 (``附　　则``) is a chapter heading, and a line
+that is only 附件 / 附件一 / 附件2 ends the current article, as the Markdown headings do.
 """
 
 from __future__ import annotations
@@ -21,6 +25,8 @@ _HEADING = re.compile(rf"^第({_N})(编|章|节)(?:[\s　]+(.*))?$")
 _ARTICLE = re.compile(rf"^第({_N})条(?:之({_N}))?(?:[\s　]+(.*)|$)")
 _MD_HEADING = re.compile(r"^#{1,6}\s*(.*)$")
 _FOOTNOTE = re.compile(r"^[\u2460-\u2473]")
+_ANNEX = re.compile(rf"^附件[{CN_NUMERAL}\d]*[:：]?$")
+_PLAIN_CHAPTERS = ("总则", "附则")
 
 
 @dataclass
@@ -122,11 +128,15 @@ def parse_law(text: str) -> ParsedLaw:
             articles.append(current)
             continue
         if md:
-            if body.replace(" ", "") in ("总则", "附则"):
+            if body.replace(" ", "") in _PLAIN_CHAPTERS:
                 chapter, section = body, None
             current = None  # e.g. "## 附件一": not part of the last article
             continue
-        if _FOOTNOTE.match(line):
+        bare = body.replace(" ", "")
+        if bare in _PLAIN_CHAPTERS:  # "附　　则" in a Word file or web page
+            chapter, section, current = bare, None, None
+            continue
+        if _ANNEX.match(bare) or _FOOTNOTE.match(line):
             current = None
             continue
         if current is not None:

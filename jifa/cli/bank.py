@@ -31,11 +31,13 @@ def law_group() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @pass_ctx
 def law_import(ctx: AppContext, file: Path, source_code: str, revision, as_json: bool) -> None:
-    """Import a statute text (text or Markdown) as a revision of a source."""
+    """Import a statute (.docx, saved web page .html/.mhtml, text or Markdown) as a revision."""
     from question_bank.law import import_law
 
     with ctx.transaction() as session:
-        report = import_law(session, source_code, revision, file.read_bytes(), actor=ctx.actor)
+        report = import_law(
+            session, source_code, revision, file.read_bytes(), filename=file.name, actor=ctx.actor
+        )
         data = report.as_dict()
     if as_json:
         echo_json(data)

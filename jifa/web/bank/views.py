@@ -294,13 +294,15 @@ def law(code: str):
 def law_import(code: str):
     upload_file = request.files.get("file")
     if upload_file is None or not upload_file.filename:
-        raise InvalidInput("请选择法规文本文件（.md 或 .txt）。")
+        raise InvalidInput("请选择法规文件（.docx、保存的网页、.md 或 .txt）。")
     try:
         revision = dt.date.fromisoformat(request.form.get("revision", ""))
     except ValueError as exc:
         raise InvalidInput("修订日期格式应为 YYYY-MM-DD。") from exc
     try:
-        report = import_law(db(), code, revision, upload_file.read(), actor=actor())
+        report = import_law(
+            db(), code, revision, upload_file.read(), filename=upload_file.filename, actor=actor()
+        )
     except DomainError as exc:
         flash(exc.message, "error")
         return redirect(url_for("bank.law", code=code))
