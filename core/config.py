@@ -27,6 +27,8 @@ DEFAULTS: dict[str, object] = {
     # Serve valid autosaves on the lean WSGI path (jifa.web.runner.fastpath); off = Flask only.
     "FAST_AUTOSAVE": True,
     "INSTANCE_PATH": None,
+    # The issuer (落款) at the end of the notice: joint issuers separated by a full-width space.
+    "ISSUER": "中共示范区纪律检查委员会\u3000示范区监察委员会",
 }
 
 _INT_KEYS = {k for k, v in DEFAULTS.items() if isinstance(v, int) and not isinstance(v, bool)}

@@ -269,14 +269,22 @@ def workbook_cmd(ctx: AppContext, exam_ref: str, out: str, mask_names: bool) -> 
 @click.argument("exam_ref", metavar="EXAM")
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False))
 @click.option("--unmask", is_flag=True, help="显示完整姓名（默认打码，如 张*明）")
+@click.option("--date", "day", default=None, help="成文日期 YYYY-MM-DD（默认今天，北京时间）")
 @pass_ctx
-def notice_cmd(ctx: AppContext, exam_ref: str, out_dir: str, unmask: bool) -> None:
-    """通报：手机可读的 HTML、图表 PNG 和微信公众号纯文本。"""
-    from analysis import charts, notice
+def notice_cmd(ctx: AppContext, exam_ref: str, out_dir: str, unmask: bool, day) -> None:
+    """通报：Word 公文（notice.docx）、网页及图片、纯文本、微信公众号文章（wechat/）和工作簿。"""
+    from analysis import charts, notice, workbook
 
+    try:
+        date = dt.date.fromisoformat(day) if day else utcnow().astimezone(CST).date()
+    except ValueError as exc:
+        raise click.BadParameter("日期格式应为 YYYY-MM-DD", param_hint="--date") from exc
     rep = _build(ctx, exam_ref)
-    written = notice.write(rep, out_dir, charts.render_all(rep), unmask=unmask)
-    for p in written:
+    pngs = charts.render_all(rep)
+    files = notice.publication(rep, pngs, unmask=unmask, issuer=str(ctx.config["ISSUER"]),
+                               date=date)  # fmt: skip
+    files["workbook.xlsx"] = workbook.to_bytes(rep, pngs, mask_names=not unmask)
+    for p in notice.write_files(files, out_dir):
         click.echo(str(p))
 
 

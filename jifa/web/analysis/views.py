@@ -6,7 +6,17 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 
 from analysis import charts, draws, notice, report, sampling, workbook
 from analysis.models import SamplingDraw
@@ -20,6 +30,7 @@ from jifa.web.database import db
 bp = Blueprint("analyst", __name__, template_folder="templates", url_prefix="/analysis")
 ROLES = ("analyst", "admin")
 CST = dt.timezone(dt.timedelta(hours=8))
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
 
 def _cutoff() -> str:
@@ -136,17 +147,49 @@ def download_workbook(exam_id: int):
     )
 
 
+def _publishing() -> dict:
+    """Names masked unless ?unmask=1; the issuer from JIFA_ISSUER; today's date."""
+    return {
+        "unmask": request.args.get("unmask") == "1",
+        "issuer": str(current_app.config.get("ISSUER") or ""),
+        "date": utcnow().astimezone(CST).date(),
+    }
+
+
+def _attachment(data: bytes, mimetype: str, filename: str) -> Response:
+    return Response(
+        data, mimetype=mimetype, headers={"Content-Disposition": f"attachment; filename={filename}"}
+    )
+
+
 @bp.route("/exams/<int:exam_id>/notice.zip")
 @roles_required(*ROLES)
 def download_notice(exam_id: int):
     _, rep = _report(exam_id)
-    unmask = request.args.get("unmask") == "1"
-    data = notice.zip_bytes(rep, charts.render_all(rep), unmask=unmask)
+    data = notice.zip_bytes(rep, charts.render_all(rep), **_publishing())
     return Response(
         data,
         mimetype="application/zip",
         headers={"Content-Disposition": f"attachment; filename=notice-exam{exam_id}.zip"},
     )
+
+
+@bp.route("/exams/<int:exam_id>/notice.docx")
+@roles_required(*ROLES)
+def download_notice_docx(exam_id: int):
+    """The notice as a Word document in the GB/T 9704-2012 layout."""
+    _, rep = _report(exam_id)
+    data = notice.docx_bytes(rep, charts.render_all(rep), **_publishing())
+    return _attachment(data, DOCX, f"notice-exam{exam_id}.docx")
+
+
+@bp.route("/exams/<int:exam_id>/wechat.zip")
+@roles_required(*ROLES)
+def download_wechat(exam_id: int):
+    """The WeChat article: article.html (inline styles only) and its pictures."""
+    _, rep = _report(exam_id)
+    data = notice.wechat_zip(rep, charts.render_all(rep), **_publishing())
+    return _attachment(data, "application/zip", f"wechat-exam{exam_id}.zip")
 
 
 @bp.route("/exams/<int:exam_id>/stats.json")
