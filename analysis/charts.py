@@ -222,7 +222,7 @@ def render_all(rep) -> dict[str, bytes]:
             )
             figs["pass_rate_by_unit"] = pass_rate_by_unit(rep.by_unit)
             figs["funnel"] = funnel(
-                rep.by_unit, float(rep.scores["pct"].mean()), _sigma2(rep.scores)
+                rep.by_unit, float(rep.scores["pct"].mean()), pooled_variance(rep.scores)
             )
             figs["box_by_rank"] = box_by_rank(rep.scores, loading.rank_order())
         if len(rep.by_source):
@@ -234,7 +234,7 @@ def render_all(rep) -> dict[str, bytes]:
         return {name: _png(fig) for name, fig in figs.items()}
 
 
-def _sigma2(scores: pd.DataFrame) -> float:
+def pooled_variance(scores: pd.DataFrame) -> float:
     """Pooled within-unit variance of the percentage score."""
     g = scores.groupby("top_unit_name", observed=True)["pct"]
     n, var = g.size(), g.var(ddof=1).fillna(0)

@@ -3,8 +3,8 @@
 Numbers are written as computed values (openpyxl would save formulas without values),
 text cells are neutralised against formula injection, every table has a frozen header
 and a filter. The charts are native Excel charts on the tables (``xlsx_charts``), beside
-the colour scales and the unit × source heat map; only the box plot and the funnel plot
-are pictures.
+the colour scales and the unit × source heat map; only the box plot by rank is a
+picture (openpyxl cannot write Excel's box-and-whisker chart).
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from analysis import items, stats, xlsx_charts
+from analysis.charts import pooled_variance
 from analysis.loading import type_label
 from analysis.notice import mask_name, weak
 from core.excel import neutralise
@@ -39,7 +40,8 @@ SHEETS = [
     "个人明细",
 ]
 PCT, NUM1, NUM2, NUM3, INT = "0.0%", "0.0", "0.00", "0.000", "0"
-ROW_CM = 0.53  # default row height (15 pt), to place a picture below a chart
+ROW_CM = 0.53  # default row height (15 pt), to place a chart below another
+FUNNEL_COL = 30  # column AD: the funnel plot's control limits, right of the charts
 HEADER_FILL = PatternFill("solid", fgColor="F2DCDB")
 RED_GREEN = {"start_type": "num", "start_value": 0, "start_color": "F8696B",
              "mid_type": "num", "mid_value": 0.5, "mid_color": "FFEB84",
@@ -180,8 +182,9 @@ NOTES = [
     ),
     (
         "图表",
-        "成绩分布、各单位及格率（误差线为 Wilson 区间）、各法规掌握程度、难度与区分度为 Excel 原生图表，"
-        "可直接修改样式；职级箱线图和漏斗图为图片。",
+        "成绩分布、各单位及格率（误差线为 Wilson 区间）、漏斗图（控制线数据在单位排名表右侧）、"
+        "各法规掌握程度、难度与区分度为 Excel 原生图表，可直接修改样式；职级箱线图为图片"
+        "（Excel 的箱线图无法由程序写入）。",
     ),
 ]
 
@@ -256,7 +259,7 @@ def _overview_sheet(wb: Workbook, rep) -> None:
                                 col=4, anchor="G2")  # fmt: skip
 
 
-def _units_sheet(wb: Workbook, rep, charts: dict[str, bytes]) -> None:
+def _units_sheet(wb: Workbook, rep) -> None:
     u = rep.by_unit.sort_values("shrunk_mean", ascending=False) if len(rep.by_unit) else rep.by_unit
     ws = _table(
         wb, SHEETS[3],
@@ -276,7 +279,10 @@ def _units_sheet(wb: Workbook, rep, charts: dict[str, bytes]) -> None:
     chart = xlsx_charts.pass_rate_by_unit(ws, ws._jifa_rows, cat_col=2, rate_col=7,  # noqa: SLF001
                                           minus_col=14, plus_col=15, anchor="Q2")  # fmt: skip
     below = 2 + (int(chart.height / ROW_CM) + 2 if chart else 0)
-    _image(ws, charts.get("funnel"), f"Q{below}")
+    if len(rep.scores):
+        xlsx_charts.funnel(ws, ws._jifa_rows, n_col=3, mean_col=4, data_col=FUNNEL_COL,  # noqa: SLF001
+                           grand_mean=float(rep.scores["pct"].mean()),
+                           sigma2=pooled_variance(rep.scores), anchor=f"Q{below}")  # fmt: skip
     if len(rep.self_vs_central):
         _self_vs_central(ws, rep)
 
@@ -417,15 +423,15 @@ def _people_sheet(wb: Workbook, rep, mask_names: bool) -> None:
 
 
 def build(rep, charts: dict[str, bytes] | None = None, *, mask_names: bool = False) -> Workbook:
-    """The workbook of ``rep``; ``charts`` gives the PNGs of the charts Excel cannot draw
-    (the box plot by rank, the funnel plot)."""
+    """The workbook of ``rep``; ``charts`` gives the PNG of the chart openpyxl cannot
+    write natively (the box plot by rank)."""
     charts = charts or {}
     wb = Workbook()
     wb.remove(wb.active)
     _notes_sheet(wb, rep)
     _audit_sheet(wb, rep)
     _overview_sheet(wb, rep)
-    _units_sheet(wb, rep, charts)
+    _units_sheet(wb, rep)
     _ranks_sheet(wb, rep, charts)
     _sources_sheet(wb, rep)
     _kp_sheet(wb, rep)

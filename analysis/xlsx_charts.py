@@ -3,7 +3,8 @@
 Each chart refers to cells of the workbook (the tables, or a small data block beside
 the chart), so an analyst can restyle it, and Excel or LibreOffice lists it as a chart.
 Where Excel has no such chart (a box plot: openpyxl cannot write Excel 2016's box and
-whisker chart) the workbook keeps the PNG picture.
+whisker chart) the workbook keeps the PNG picture. The funnel plot is a scatter chart
+with its control limits as lines.
 """
 
 from __future__ import annotations
@@ -126,5 +127,56 @@ def difficulty_discrimination(ws, rows: int, *, x_col: int, y_col: int,
     chart.x_axis.scaling.min, chart.x_axis.scaling.max = 0, 1
     chart.x_axis.number_format = "0%"
     chart.x_axis.tickLblPos = "low"  # labels at the bottom, not across y = 0
+    ws.add_chart(chart, anchor)
+    return chart
+
+
+FUNNEL_POINTS = 30
+Z95, Z998 = 1.959963984540054, 3.0
+
+
+def funnel(ws, rows: int, *, n_col: int, mean_col: int, data_col: int, grand_mean: float,
+           sigma2: float, anchor: str) -> ScatterChart | None:  # fmt: skip
+    """Unit mean score (%) against the number of candidates, with the grand mean and the
+    95 % and 99.8 % control limits grand ± z·√(σ²/n) (σ² the pooled within-unit variance,
+    as in the PNG), written as a table at ``data_col``."""
+    if not rows:
+        return None
+    ns = [ws.cell(row=r, column=n_col).value for r in range(2, rows + 2)]
+    lo_n, hi_n = max(1, min(ns)), max(2, max(ns))
+    heads = ["人数", "全区均值", "95%下限", "95%上限", "99.8%下限", "99.8%上限"]
+    for j, h in enumerate(heads):
+        ws.cell(row=1, column=data_col + j, value=h).font = Font(bold=True)
+    for i in range(FUNNEL_POINTS):
+        n = lo_n + (hi_n - lo_n) * i / (FUNNEL_POINTS - 1)
+        half95, half998 = (z * (sigma2 / n) ** 0.5 for z in (Z95, Z998))
+        values = [round(n, 3), grand_mean, grand_mean - half95, grand_mean + half95,
+                  grand_mean - half998, grand_mean + half998]  # fmt: skip
+        for j, v in enumerate(values):
+            ws.cell(row=2 + i, column=data_col + j, value=v).number_format = "0.0"
+    chart = ScatterChart()
+    chart.title = "各单位平均得分率漏斗图（虚线 95%，点线 99.8%）"
+    chart.scatterStyle = "lineMarker"
+    units = Series(Reference(ws, min_col=mean_col, min_row=2, max_row=rows + 1),
+                   Reference(ws, min_col=n_col, min_row=2, max_row=rows + 1),
+                   title="各单位")  # fmt: skip
+    units.marker = Marker(symbol="circle", size=6)
+    units.marker.graphicalProperties = GraphicalProperties(solidFill=BLUE)
+    units.graphicalProperties.line.noFill = True
+    chart.series.append(units)
+    xs = Reference(ws, min_col=data_col, min_row=2, max_row=FUNNEL_POINTS + 1)
+    for j, (colour, dash) in enumerate(
+        [(RED, "solid"), (GREY, "dash"), (GREY, "dash"), (GREY, "sysDot"), (GREY, "sysDot")],
+        start=1,
+    ):
+        line = Series(Reference(ws, min_col=data_col + j, min_row=1, max_row=FUNNEL_POINTS + 1),
+                      xs, title_from_data=True)  # fmt: skip
+        line.marker = Marker(symbol="none")
+        line.graphicalProperties.line.solidFill = colour
+        line.graphicalProperties.line.dashStyle = dash
+        line.smooth = True
+        chart.series.append(line)
+    _axes(chart, "参测人数", "平均得分率 %")
+    chart.legend = None
     ws.add_chart(chart, anchor)
     return chart

@@ -33,12 +33,12 @@ def _ref(series_part) -> str:
     return series_part.numRef.f if series_part.numRef is not None else series_part.strRef.f
 
 
-def test_four_native_charts_of_the_right_types(data):
+def test_native_charts_of_the_right_types(data):
     _, raw = data
     wb = load_workbook(io.BytesIO(raw))
     kinds = {name: [type(c) for c in _charts(wb[name])] for name in wb.sheetnames}
     assert kinds["总体概况"] == [BarChart]
-    assert kinds["单位排名"] == [BarChart]
+    assert kinds["单位排名"] == [BarChart, ScatterChart]  # pass rates, funnel plot
     assert kinds["法规掌握"] == [BarChart]
     assert kinds["题目分析"] == [ScatterChart]
     assert _charts(wb["总体概况"])[0].type == "col"  # histogram columns
@@ -94,11 +94,31 @@ def test_package_lists_the_charts_and_keeps_the_heat_map(data):
         names = [n for n in z.namelist() if n.startswith("xl/charts/chart")]
         xml = {n: z.read(n).decode() for n in names}
         sheet_xml = z.read("xl/worksheets/sheet6.xml").decode()  # 法规掌握
-    assert len(names) == 4
+    assert len(names) == 5
     ns = {"c": "http://schemas.openxmlformats.org/drawingml/2006/chart"}
     trees = [etree.fromstring(x.encode()) for x in xml.values()]
     assert sum(bool(t.findall(".//c:barChart", ns)) for t in trees) == 3
-    assert sum(bool(t.findall(".//c:scatterChart", ns)) for t in trees) == 1
+    assert sum(bool(t.findall(".//c:scatterChart", ns)) for t in trees) == 2
     err = [e for t in trees for e in t.findall(".//c:errBars/c:errValType", ns)]
     assert [e.get("val") for e in err] == ["cust"]
     assert "<colorScale>" in sheet_xml  # the unit × source heat map stays
+
+
+def test_funnel_limits_by_hand(data):
+    _, raw = data
+    ws = load_workbook(io.BytesIO(raw))["单位排名"]
+    funnel = _charts(ws)[1]
+    assert len(funnel.series) == 6  # the units, the grand mean, four control limits
+    units = funnel.series[0]
+    assert (
+        _ref(units.xVal) == "'单位排名'!$C$2:$C$13" and _ref(units.yVal) == "'单位排名'!$D$2:$D$13"
+    )
+    col = workbook.FUNNEL_COL
+    heads = [ws.cell(row=1, column=col + j).value for j in range(6)]
+    assert heads == ["人数", "全区均值", "95%下限", "95%上限", "99.8%下限", "99.8%上限"]
+    # by hand: every unit has the fixture's five scores 100, 66.7, 33.3, 33.3, 0 (%): grand
+    # mean 46.667, pooled variance 5777.8 / 4 = 1444.4, n = 5: 46.667 ± 1.96 · √(1444.4/5)
+    row = [ws.cell(row=2, column=col + j).value for j in range(6)]
+    assert row[0] == 5 and row[1] == pytest.approx(46.667, abs=1e-3)
+    assert row[2] == pytest.approx(13.353, abs=1e-2) and row[3] == pytest.approx(79.98, abs=1e-2)
+    assert row[5] == pytest.approx(46.667 + 3 * 16.997, abs=1e-2)
