@@ -176,6 +176,7 @@ def context(
         "masked": not unmask,
         "issuer_lines": issuer_lines(issuer),
         "date": cn_date(date),
+        "day": date,
     }
 
 

@@ -8,6 +8,7 @@ table as an attachment (附件) on a page of its own.
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import re
 
@@ -219,9 +220,19 @@ class _Notice:
         self.attachment_list()
         self.signature()
         self.attachment_pages()
-        props = self.doc.core_properties
-        props.title, props.author, props.language = self.c["title"], "", "zh-CN"
+        self.properties()
         return self.doc
+
+    def properties(self) -> None:
+        """Title, language and the notice's date in the file properties (not the
+        template's author, comment and 2013 dates)."""
+        props = self.doc.core_properties
+        props.title, props.language = self.c["title"], "zh-CN"
+        props.author = props.comments = ""
+        props.last_modified_by = ""
+        day = self.c.get("day")
+        if day is not None:
+            props.created = props.modified = dt.datetime(day.year, day.month, day.day)
 
 
 def build(ctx: dict, charts: dict[str, bytes]):

@@ -190,6 +190,12 @@ def test_signature_indents_by_hand():
     assert layout.signature_indents(["区监委"], "2026年11月29日") == (9.25, 2.0)
 
 
+def test_file_properties(small):
+    props = _doc(*small).core_properties
+    assert props.title == "关于纪法知识测试情况的通报" and props.author == ""
+    assert props.created.date() == DAY and props.comments == "" and props.language == "zh-CN"
+
+
 def test_no_issuer_or_date_leaves_blanks_to_fill(small):
     doc = Document(io.BytesIO(notice.docx_bytes(*small)))
     texts = [p.text for p in doc.paragraphs if p.text.strip()]
