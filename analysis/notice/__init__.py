@@ -31,6 +31,17 @@ def _ctx(rep, unmask: bool, issuer: str | None, date: dt.date | None) -> dict:
     return context(rep, unmask=unmask, issuer=issuer, date=date)
 
 
+def _web(ctx: dict, charts: dict[str, bytes]) -> dict[str, bytes]:
+    chart_files = {k: f"charts/{k}.png" for k in NOTICE_CHARTS if k in charts}
+    out = {
+        "notice.html": html.render(ctx, chart_files).encode("utf-8"),
+        "notice.txt": text.render(ctx).encode("utf-8"),
+    }
+    for k, rel in chart_files.items():
+        out[rel] = charts[k]
+    return out
+
+
 def files(
     rep,
     charts: dict[str, bytes],
@@ -40,15 +51,7 @@ def files(
     date: dt.date | None = None,
 ) -> dict[str, bytes]:
     """The web notice: notice.html, notice.txt and charts/*.png, by relative path."""
-    ctx = _ctx(rep, unmask, issuer, date)
-    chart_files = {k: f"charts/{k}.png" for k in NOTICE_CHARTS if k in charts}
-    out = {
-        "notice.html": html.render(ctx, chart_files).encode("utf-8"),
-        "notice.txt": text.render(ctx).encode("utf-8"),
-    }
-    for k, rel in chart_files.items():
-        out[rel] = charts[k]
-    return out
+    return _web(_ctx(rep, unmask, issuer, date), charts)
 
 
 def docx_bytes(rep, charts: dict[str, bytes], *, unmask: bool = False,
@@ -68,12 +71,15 @@ def wechat_zip(rep, charts: dict[str, bytes], **kw) -> bytes:
     return _zip({f"wechat/{k}": v for k, v in wechat_files(rep, charts, **kw).items()})
 
 
-def publication(rep, charts: dict[str, bytes], **kw) -> dict[str, bytes]:
+def publication(rep, charts: dict[str, bytes], *, unmask: bool = False,
+                issuer: str | None = None, date: dt.date | None = None) -> dict[str, bytes]:  # fmt: skip
     """Everything to publish, by relative path: the web notice, notice.docx and the
-    WeChat article under wechat/."""
-    out = files(rep, charts, **kw)
-    out["notice.docx"] = docx_bytes(rep, charts, **kw)
-    out.update({f"wechat/{k}": v for k, v in wechat_files(rep, charts, **kw).items()})
+    WeChat article under wechat/ (the content computed once for all)."""
+    ctx = _ctx(rep, unmask, issuer, date)
+    out = _web(ctx, charts)
+    out["notice.docx"] = word.to_bytes(ctx, charts)
+    wechat_out = wechat.files(ctx, charts, out["notice.txt"].decode("utf-8"))
+    out.update({f"wechat/{k}": v for k, v in wechat_out.items()})
     return out
 
 

@@ -37,14 +37,15 @@ COLUMNS = ["category", "facility", "n_items", "n_answers", "n_eff", "lo", "hi", 
 
 
 def _items(responses: pd.DataFrame, by: str) -> pd.DataFrame:
-    """Item facilities per category (knowledge points split on 、, as ``stats.mastery``)."""
-    df = responses[["version_id", "marks", "max_marks", by]].copy()
+    """Item facilities per category: each item (question version) once, under each of its
+    categories (knowledge points split on 、, as ``stats.mastery``)."""
+    items = stats.item_facilities(responses)
+    category = responses.groupby("version_id", observed=True)[by].first()
+    items[by] = items["version_id"].map(category).fillna("").astype(str)
     if by == "knowledge_points":
-        df[by] = df[by].astype(str).str.split("、")
-        df = df.explode(by)
-    df = df[df[by].fillna("").astype(str) != ""]
-    df[by] = df[by].astype(str)
-    return stats.item_facilities(df, [by]) if len(df) else df
+        items[by] = items[by].str.split("、")
+        items = items.explode(by)
+    return items[items[by].fillna("") != ""]
 
 
 def overall_mastery(responses: pd.DataFrame) -> float:

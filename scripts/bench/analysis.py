@@ -178,7 +178,11 @@ def main() -> int:
         workbook.write(rep, xlsx, pngs)
         timings["workbook_s"] = time.perf_counter() - t
         t = time.perf_counter()
-        notice.write(rep, Path(tmp) / "notice", pngs)
+        # everything published: web notice, Word notice, WeChat article
+        files = notice.publication(
+            rep, pngs, issuer="中共示范区纪律检查委员会", date=dt.date(2026, 11, 29)
+        )
+        notice.write_files(files, Path(tmp) / "notice")
         timings["notice_s"] = time.perf_counter() - t
         total = sum(timings.values())
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB -> MiB

@@ -119,3 +119,17 @@ def test_sentences_name_only_the_weak_ones():
     s = content._weak_sentence(rows, "法规", "66.0%")
     assert "均未明显低于" in s and "40.0%–69.0%" in s
     assert "不足以判断" in content._weak_sentence([dict(rows[0], enough=False)], "知识点", "66.0%")
+
+
+@pytest.mark.parametrize("by", ["source_name", "knowledge_points"])
+def test_mastery_figures_agree_with_the_report(by):
+    from tests.analysis.test_stats import frame
+
+    df = frame()
+    mine = weak.assess(df, by).set_index("category")
+    theirs = stats.mastery(df, by).set_index("category")
+    assert set(mine.index) == set(theirs.index)
+    for cat, row in theirs.iterrows():
+        assert mine.loc[cat, "facility"] == pytest.approx(row["facility"])
+        assert mine.loc[cat, "n_items"] == row["n_items"]
+        assert mine.loc[cat, "n_answers"] == row["n_responses"]
