@@ -3,7 +3,7 @@
 Each person gets an ability θ (normal, shifted by unit and rank); each item a difficulty b
 from its 1–5 rating; P(correct) = logistic(θ − b) (a one-parameter IRT model). Wrong
 answers pick a distractor, so the option analysis has something to show. Attempts are
-scored by the engine's own ``exam.attempts.score_attempt``.
+scored by the engine's own ``exam.runner.marking.score_attempt``.
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ from sqlalchemy.orm import Session
 
 from core.errors import InvalidInput
 from core.org.models import Person
-from exam.attempts import score_attempt
 from exam.models import Answer, Attempt, AttemptStatus, Exam, Paper, PaperItem, Participant
 from exam.papers.persist import generate_papers
+from exam.runner.marking import score_attempt
 from question_bank import kinds
 from question_bank.models import QuestionVersion
 

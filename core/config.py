@@ -24,7 +24,7 @@ DEFAULTS: dict[str, object] = {
     "LOGIN_LOCKOUT_SECONDS": 300,
     # Session cookie is marked Secure when served over HTTPS (set to 1 behind TLS).
     "SECURE_COOKIES": False,
-    # Serve valid autosaves on the lean WSGI path (jifa.web.runner.fastpath); off = Flask only.
+    # Mount the lean autosave app (jifa.web.runner.autosave); off = saves through Flask only.
     "FAST_AUTOSAVE": True,
     "INSTANCE_PATH": None,
     # The issuer (落款) at the end of the notice: joint issuers separated by a full-width space.

@@ -1,6 +1,6 @@
 """Offline answer sheets: one row per candidate, a person number and one answer per
 question number in the *displayed* keys of that candidate's printed paper, imported as
-attempts scored exactly like online ones (``exam.attempts.score_attempt``).
+attempts scored exactly like online ones (``exam.runner.marking.score_attempt``).
 
 What a cell may say is up to the question's kind (``Kind.parse_sheet``), the same
 vocabulary the bank import reads. Every bad row is reported (sheet, row number as the
@@ -21,7 +21,7 @@ from core.audit import Actor, record
 from core.errors import InvalidInput
 from core.excel import read_tables
 from core.org.models import Person
-from exam.attempts import score_attempt
+from exam.runner.marking import score_attempt
 from exam.keys import key_in_force
 from exam.models import Answer, Attempt, AttemptStatus, Exam, Paper, PaperItem, Participant
 from question_bank import kinds
@@ -247,7 +247,7 @@ def import_answer_sheets(
     skip_invalid: bool = False,
 ) -> dict:
     """Import offline answer sheets: one attempt per row, scored by
-    ``exam.attempts.score_attempt`` exactly like an online submission."""
+    ``exam.runner.marking.score_attempt`` exactly like an online submission."""
     sheets = read_tables(content, _aliases(), required=("person_no",), filename=filename)
     if not sheets:
         raise InvalidInput("找不到答题卡表头：需要“人员编号”列和题号列（1、2、3……）。")

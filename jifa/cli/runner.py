@@ -6,8 +6,8 @@ import click
 
 from core.accounts.scope import CONSOLE
 from core.db import utcnow
-from exam import attempts as svc
 from exam.admin.access import find_exam
+from exam.runner import marking, submit
 from jifa.cli.context import echo_json, pass_ctx
 from jifa.cli.exam import exam_group
 
@@ -20,7 +20,7 @@ def finalize_expired(ctx, as_json: bool) -> None:
 
     Safe to run from cron every minute."""
     with ctx.transaction() as session:
-        count = svc.finalize_expired(session, utcnow())
+        count = submit.finalize_expired(session, utcnow())
     if as_json:
         echo_json({"finalized": count})
     else:
@@ -36,7 +36,7 @@ def regrade(ctx, exam_ref: str, as_json: bool) -> None:
     prints each changed score (before -> after); recorded in the audit log."""
     with ctx.transaction() as session:
         exam = find_exam(session, exam_ref, CONSOLE)
-        changes = svc.regrade_exam(session, exam, ctx.actor)
+        changes = marking.regrade_exam(session, exam, ctx.actor)
         rows = [
             {
                 "attempt_id": a.id,

@@ -32,9 +32,7 @@ def serve_cmd(host: str, port: int, workers: int, threads: int, timeout: int) ->
         str(workers),
         "--timeout",
         str(timeout),
-        "--access-logfile",
-        "-",
-    ]
+    ]  # access lines come from the app itself (jifa.web.edge), for every route
     if threads > 1:
         args += ["--worker-class", "gthread", "--threads", str(threads)]
     args.append("jifa.web.wsgi:app")

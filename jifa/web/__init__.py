@@ -1,6 +1,13 @@
 """The Flask application factory. Views are thin: parse input, call one service,
 render or return JSON. The transaction is committed in exactly one place
-(``jifa.web.database``), after the view and before the response leaves."""
+(``jifa.web.database``), after the view and before the response leaves.
+
+What the server runs is one WSGI stack: ``jifa.web.edge.Edge`` (security headers and
+the access log, for every response) around a dispatcher that sends
+``/api/v1/autosave/...`` to the lean autosave app (``jifa.web.runner.autosave``) and
+everything else to Flask. ``JIFA_FAST_AUTOSAVE=0`` leaves the lean app unmounted: the
+paper page then saves through the Flask API route.
+"""
 
 from __future__ import annotations
 
@@ -59,7 +66,20 @@ def create_app(config: dict | None = None) -> Flask:
     # The JSON login answers with the CSRF token; it cannot require one beforehand.
     csrf.exempt(auth.api_login)
 
-    from jifa.web.runner.fastpath import AutosaveFastPath
-
-    app.wsgi_app = AutosaveFastPath(app, app.wsgi_app)  # type: ignore[method-assign]
+    _stack(app)
     return app
+
+
+def _stack(app: Flask) -> None:
+    from werkzeug.middleware.dispatcher import DispatcherMiddleware
+
+    from jifa.web.edge import Edge
+    from jifa.web.runner.autosave import MOUNT, AutosaveApp, AutosaveTokens
+
+    inner = app.wsgi_app
+    if app.config["FAST_AUTOSAVE"]:
+        tokens = AutosaveTokens(app.secret_key, int(app.permanent_session_lifetime.total_seconds()))
+        lean = AutosaveApp(tokens, app.extensions["jifa_sessions"].kw["bind"], app.logger)
+        app.extensions["jifa_autosave"] = lean
+        inner = DispatcherMiddleware(inner, {MOUNT: lean})
+    app.wsgi_app = Edge(inner)  # type: ignore[method-assign]

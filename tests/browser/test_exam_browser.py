@@ -101,8 +101,8 @@ def test_offline_answers_arrive_after_reconnect(phone, seed, sit):
 
 
 def test_open_attempt_past_deadline_is_submitted_and_scored(phone, seed, sit, live_server):
-    from exam import attempts as svc
     from exam.models import Attempt
+    from exam.runner.submit import finalize_expired
 
     data = seed()
     page = phone
@@ -122,7 +122,7 @@ def test_open_attempt_past_deadline_is_submitted_and_scored(phone, seed, sit, li
             .values(started_at=past - dt.timedelta(minutes=30), deadline_at=past)
         )
     with live_server.factory.begin() as s:
-        assert svc.finalize_expired(s, dt.datetime.now(dt.UTC)) == 1
+        assert finalize_expired(s, dt.datetime.now(dt.UTC)) == 1
     attempt, _ = sit.attempt(data)
     assert attempt.status == "submitted" and attempt.submitted_by == "auto"
     assert attempt.score == 10

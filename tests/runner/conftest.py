@@ -28,12 +28,12 @@ class Clock:
 @pytest.fixture
 def clock(monkeypatch):
     """The runner views read the time from this clock (starts at conftest ``NOW``)."""
-    import jifa.web.runner.fastpath as fastpath
+    import jifa.web.runner.autosave as lean
     import jifa.web.runner.views as runner_views
 
     c = Clock(NOW)
     monkeypatch.setattr(runner_views, "utcnow", c)
-    monkeypatch.setattr(fastpath, "utcnow", c)
+    monkeypatch.setattr(lean, "utcnow", c)
     return c
 
 

@@ -8,28 +8,42 @@ import threading
 import pytest
 from sqlalchemy import select
 
+from core.accounts.models import UserAccount
 from core.audit import AuditEntry
 from core.errors import Conflict
-from exam import attempts as svc
 from exam.models import Answer, Attempt
+from exam.runner import autosave
+from exam.runner.marking import score_attempt
+from exam.runner.review import review_payload
+from exam.runner.start import start_or_resume
+from exam.runner.submit import finalize_expired, submit
 from tests.conftest import NOW, edit_version
 from tests.runner.conftest import seed_committed
 
 
 def _save(session, attempt, item, answer, seq, now=NOW):
-    return svc.save_answer(
-        session, attempt.id, attempt.person_id, item.id, {"answer": answer, "seq": seq}, now=now
+    account = session.scalar(select(UserAccount).where(UserAccount.person_id == attempt.person_id))
+    claim = autosave.AccountClaim(account.id, account.session_version)
+    conn = session.connection()
+    return autosave.save_answer(
+        conn,
+        claim,
+        attempt.id,
+        item.id,
+        {"answer": answer, "seq": seq},
+        rules=autosave.item_rules(conn, attempt.id, item.id),
+        now=now,
     )
 
 
 def test_finalize_expired_scores_saved_answers(session, sitting):
-    attempt = svc.start_or_resume(session, sitting.exam.id, sitting.person.id, now=NOW)
+    attempt = start_or_resume(session, sitting.exam.id, sitting.person.id, now=NOW)
     _save(session, attempt, sitting.items["single"], "B", 1)
     _save(session, attempt, sitting.items["true_false"], True, 2)
-    assert svc.finalize_expired(session, NOW + dt.timedelta(minutes=30, seconds=10)) == 0
+    assert finalize_expired(session, NOW + dt.timedelta(minutes=30, seconds=10)) == 0
     later = NOW + dt.timedelta(minutes=31)
-    assert svc.finalize_expired(session, later) == 1
-    assert svc.finalize_expired(session, later) == 0
+    assert finalize_expired(session, later) == 1
+    assert finalize_expired(session, later) == 0
     session.refresh(attempt)
     assert attempt.status == "submitted" and attempt.submitted_by == "auto"
     assert attempt.submitted_at == attempt.deadline_at
@@ -37,13 +51,13 @@ def test_finalize_expired_scores_saved_answers(session, sitting):
 
 
 def test_start_resumes_and_lazily_finalizes(session, sitting):
-    a = svc.start_or_resume(session, sitting.exam.id, sitting.person.id, now=NOW)
-    b = svc.start_or_resume(
+    a = start_or_resume(session, sitting.exam.id, sitting.person.id, now=NOW)
+    b = start_or_resume(
         session, sitting.exam.id, sitting.person.id, now=NOW + dt.timedelta(minutes=5)
     )
     assert a.id == b.id
     with pytest.raises(Conflict):  # attempt limit 1: the expired one is finalized first
-        svc.start_or_resume(
+        start_or_resume(
             session, sitting.exam.id, sitting.person.id, now=NOW + dt.timedelta(hours=1)
         )
     assert a.status == "submitted"
@@ -55,23 +69,23 @@ def test_extra_time_and_window_cap(session, build_sitting):
     s = build_sitting(closes_at=NOW + dt.timedelta(minutes=20))
     part = session.scalar(select(Participant).where(Participant.person_id == s.person.id))
     part.extra_minutes = 10
-    attempt = svc.start_or_resume(session, s.exam.id, s.person.id, now=NOW)
+    attempt = start_or_resume(session, s.exam.id, s.person.id, now=NOW)
     assert attempt.deadline_at == NOW + dt.timedelta(minutes=20)  # capped by the window
 
 
 def test_score_attempt_is_repeatable_and_handles_missing(session, sitting):
-    attempt = svc.start_or_resume(session, sitting.exam.id, sitting.person.id, now=NOW)
+    attempt = start_or_resume(session, sitting.exam.id, sitting.person.id, now=NOW)
     _save(session, attempt, sitting.items["multiple"], ["B", "D"], 1)
-    assert svc.score_attempt(session, attempt) == 10
-    assert svc.score_attempt(session, attempt) == 10
+    assert score_attempt(session, attempt) == 10
+    assert score_attempt(session, attempt) == 10
     rows = session.scalars(select(Answer).where(Answer.attempt_id == attempt.id)).all()
     assert len(rows) == 4 and sorted(r.marks for r in rows) == [0, 0, 0, 10]
 
 
 def test_regrade_after_key_correction_records_audit(session, sitting, runner):
-    attempt = svc.start_or_resume(session, sitting.exam.id, sitting.person.id, now=NOW)
+    attempt = start_or_resume(session, sitting.exam.id, sitting.person.id, now=NOW)
     _save(session, attempt, sitting.items["single"], "A", 1)  # authored C
-    svc.submit(session, attempt.id, sitting.person.id, now=NOW + dt.timedelta(minutes=1))
+    submit(session, attempt.id, sitting.person.id, now=NOW + dt.timedelta(minutes=1))
     assert attempt.score == 0
     single = sitting.versions[0]
     single.answer = "C"  # key correction
@@ -91,9 +105,9 @@ def test_key_correction_through_the_bank_is_used_by_regrade_and_review(
     session, build_sitting, runner
 ):
     sitting = build_sitting(review_policy="after_close")
-    attempt = svc.start_or_resume(session, sitting.exam.id, sitting.person.id, now=NOW)
+    attempt = start_or_resume(session, sitting.exam.id, sitting.person.id, now=NOW)
     _save(session, attempt, sitting.items["single"], "A", 1)  # authored C; key says A
-    svc.submit(session, attempt.id, sitting.person.id, now=NOW + dt.timedelta(minutes=1))
+    submit(session, attempt.id, sitting.person.id, now=NOW + dt.timedelta(minutes=1))
     assert attempt.score == 0
     single, multiple = sitting.versions[0], sitting.versions[1]
     new = edit_version(session, single, answer="C")  # only the key: a correction
@@ -108,7 +122,7 @@ def test_key_correction_through_the_bank_is_used_by_regrade_and_review(
     attempt = session.get(Attempt, attempt.id)
     assert attempt.score == 10
     after_close = sitting.exam.closes_at + dt.timedelta(minutes=1)
-    review = {q["id"]: q for q in svc.review_payload(session, attempt, after_close)["questions"]}
+    review = {q["id"]: q for q in review_payload(session, attempt, after_close)["questions"]}
     assert review[sitting.items["single"].id]["key"] == "A"  # authored C shown as A
     assert review[sitting.items["multiple"].id]["key"] == ["B", "D"]  # unchanged A, C
 
@@ -119,7 +133,7 @@ def test_finalize_expired_cli(session, build_sitting, runner):
     sitting = build_sitting(
         opens_at=real_now - dt.timedelta(hours=2), closes_at=real_now + dt.timedelta(hours=2)
     )
-    attempt = svc.start_or_resume(session, sitting.exam.id, sitting.person.id, now=past)
+    attempt = start_or_resume(session, sitting.exam.id, sitting.person.id, now=past)
     _save(session, attempt, sitting.items["single"], "B", 1, now=past)
     result = runner.invoke(["exam", "finalize-expired"])
     assert result.exit_code == 0
@@ -137,7 +151,7 @@ def _concurrent_starts(factory, exam_id, person_id, n=2):
         try:
             with factory.begin() as s:
                 barrier.wait(timeout=10)
-                ids.append(svc.start_or_resume(s, exam_id, person_id, now=NOW).id)
+                ids.append(start_or_resume(s, exam_id, person_id, now=NOW).id)
         except Exception as exc:  # pragma: no cover - reported below
             errors.append(exc)
 

@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from core.errors import InvalidInput
-from exam import timing
+from exam.runner import timing
 from exam.scoring import REGISTRY, ItemKey, check_answer, normalize_fill, validate_response
 
 T0 = dt.datetime(2026, 6, 15, 1, 0, tzinfo=dt.UTC)

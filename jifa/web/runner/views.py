@@ -1,18 +1,31 @@
 """The exam runner: candidate pages under ``/exam`` and the JSON API under ``/api/v1``.
 
 API question ids are ``PaperItem.id`` values (as returned in ``questions[].id`` by the
-start call), not positions.
+start call), not positions. The paper's replies (start, status) carry an ``autosave``
+block, ``{"url", "token", "header"}``, for the lean autosave route
+(``jifa.web.runner.autosave``) when it is mounted; the Flask save route below serves
+API clients with the session cookie and a CSRF token, by the same rule.
 """
 
 from __future__ import annotations
 
-from flask import Blueprint, g, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, g, jsonify, redirect, render_template, request, url_for
+from flask import session as cookie_session
 
 from core.db import utcnow
 from core.errors import InvalidInput
-from exam import attempts as svc
+from exam.runner import autosave
+from exam.runner.events import record_event
+from exam.runner.helpers import IN_PROGRESS, SUBMITTED, get_owned_attempt
+from exam.runner.lobby import exams_for_person, lobby_entry
+from exam.runner.payloads import candidate_payload, paper_page, saved_answers, status_payload
+from exam.runner.review import result_payload, review_payload
+from exam.runner.start import start_or_resume
+from exam.runner.submit import finalize_if_expired, submit
 from jifa.web.access import client_ip, login_required
 from jifa.web.database import db
+from jifa.web.errors import json_reply
+from jifa.web.runner.autosave import TOKEN_HEADER, autosave_url
 
 bp = Blueprint("runner", __name__, template_folder="templates", url_prefix="/exam")
 api = Blueprint("runner_api", __name__, url_prefix="/api/v1")
@@ -33,27 +46,42 @@ def _user_agent() -> str | None:
     return request.headers.get("User-Agent")
 
 
+def _claim() -> autosave.AccountClaim:
+    return autosave.AccountClaim(g.uid, cookie_session.get("sv", -1))
+
+
+def _autosave_route(attempt_id: int) -> dict:
+    """Where and how the paper page sends its saves: the lean route with a token for
+    this attempt, when it is mounted (``JIFA_FAST_AUTOSAVE``)."""
+    lean = current_app.extensions.get("jifa_autosave")
+    if lean is None:
+        return {}
+    claim = _claim()
+    token = lean.tokens.issue(attempt_id, claim.user_id, claim.session_version)
+    return {"autosave": {"url": autosave_url(attempt_id), "token": token, "header": TOKEN_HEADER}}
+
+
 # ------------------------------------------------------------------ pages
 
 
 @bp.get("/")
 @login_required
 def lobby():
-    entries = svc.exams_for_person(db(), _person_id(), utcnow())
+    entries = exams_for_person(db(), _person_id(), utcnow())
     return render_template("runner/lobby.html", entries=entries, now=utcnow())
 
 
 @bp.get("/<int:exam_id>")
 @login_required
 def instructions(exam_id: int):
-    entry = svc.lobby_entry(db(), exam_id, _person_id(), utcnow())
+    entry = lobby_entry(db(), exam_id, _person_id(), utcnow())
     return render_template("runner/instructions.html", entry=entry)
 
 
 @bp.post("/<int:exam_id>/start")
 @login_required
 def start(exam_id: int):
-    attempt = svc.start_or_resume(
+    attempt = start_or_resume(
         db(), exam_id, _person_id(), now=utcnow(), ip=client_ip(), user_agent=_user_agent()
     )
     return redirect(url_for("runner.paper", attempt_id=attempt.id))
@@ -62,7 +90,7 @@ def start(exam_id: int):
 @bp.get("/attempt/<int:attempt_id>")
 @login_required
 def paper(attempt_id: int):
-    page = svc.paper_page(db(), attempt_id, _person_id(), utcnow())
+    page = paper_page(db(), attempt_id, _person_id(), utcnow())
     if page is None:
         return redirect(url_for("runner.result", attempt_id=attempt_id))
     return render_template("runner/paper.html", attempt=page, person=g.user.person)
@@ -73,12 +101,12 @@ def paper(attempt_id: int):
 def result(attempt_id: int):
     session = db()
     now = utcnow()
-    attempt = svc.get_owned_attempt(session, attempt_id, _person_id())
-    svc.finalize_if_expired(session, attempt, now)
-    if attempt.status == svc.IN_PROGRESS:
+    attempt = get_owned_attempt(session, attempt_id, _person_id())
+    finalize_if_expired(session, attempt, now)
+    if attempt.status == IN_PROGRESS:
         return redirect(url_for("runner.paper", attempt_id=attempt.id))
     return render_template(
-        "runner/result.html", attempt=attempt, result=svc.result_payload(attempt, now)
+        "runner/result.html", attempt=attempt, result=result_payload(attempt, now)
     )
 
 
@@ -87,9 +115,9 @@ def result(attempt_id: int):
 def review(attempt_id: int):
     session = db()
     now = utcnow()
-    attempt = svc.get_owned_attempt(session, attempt_id, _person_id())
-    svc.finalize_if_expired(session, attempt, now)
-    data = svc.review_payload(session, attempt, now)
+    attempt = get_owned_attempt(session, attempt_id, _person_id())
+    finalize_if_expired(session, attempt, now)
+    data = review_payload(session, attempt, now)
     return render_template("runner/review.html", attempt=attempt, review=data)
 
 
@@ -99,7 +127,7 @@ def review(attempt_id: int):
 @api.get("/exams")
 @login_required
 def api_exams():
-    entries = svc.exams_for_person(db(), _person_id(), utcnow())
+    entries = exams_for_person(db(), _person_id(), utcnow())
     return jsonify({"ok": True, "exams": [e.as_dict() for e in entries]})
 
 
@@ -110,7 +138,7 @@ def api_start(exam_id: int):
     token = data.get("client_token") if isinstance(data, dict) else None
     now = utcnow()
     session = db()
-    attempt = svc.start_or_resume(
+    attempt = start_or_resume(
         session,
         exam_id,
         _person_id(),
@@ -119,23 +147,36 @@ def api_start(exam_id: int):
         ip=client_ip(),
         user_agent=_user_agent(),
     )
-    return jsonify({"ok": True, **svc.candidate_payload(session, attempt, now)})
+    data = candidate_payload(session, attempt, now)
+    return jsonify({"ok": True, **data, **_autosave_route(attempt.id)})
 
 
 @api.put("/attempts/<int:attempt_id>/answers/<int:question_id>")
 @login_required
 def api_save(attempt_id: int, question_id: int):
-    result = svc.save_answer(
-        db(), attempt_id, _person_id(), question_id, _json_body(), now=utcnow()
+    """The same save as the lean route, for API clients with cookie and CSRF token."""
+    if (request.content_length or 0) > autosave.MAX_SAVE_BODY:
+        raise autosave.BodyTooLarge
+    if len(request.get_data(cache=True)) > autosave.MAX_SAVE_BODY:  # chunked
+        raise autosave.BodyTooLarge
+    conn = db().connection()
+    result = autosave.save_answer(
+        conn,
+        _claim(),
+        attempt_id,
+        question_id,
+        request.get_json(silent=True),
+        rules=autosave.item_rules(conn, attempt_id, question_id),
+        now=utcnow(),
     )
-    return jsonify({"ok": True, **result})
+    return json_reply({"ok": True, **result})
 
 
 @api.post("/attempts/<int:attempt_id>/submit")
 @login_required
 def api_submit(attempt_id: int):
     now = utcnow()
-    result = svc.submit(db(), attempt_id, _person_id(), now=now)
+    result = submit(db(), attempt_id, _person_id(), now=now)
     return jsonify(
         {
             "ok": True,
@@ -151,18 +192,20 @@ def api_submit(attempt_id: int):
 def api_attempt(attempt_id: int):
     session = db()
     now = utcnow()
-    attempt = svc.get_owned_attempt(session, attempt_id, _person_id())
-    svc.finalize_if_expired(session, attempt, now)
-    data = svc.status_payload(attempt, now, svc.saved_answers(session, attempt.id))
-    if attempt.status == svc.SUBMITTED:
-        data["result"] = svc.result_payload(attempt, now)
+    attempt = get_owned_attempt(session, attempt_id, _person_id())
+    finalize_if_expired(session, attempt, now)
+    data = status_payload(attempt, now, saved_answers(session, attempt.id))
+    if attempt.status == SUBMITTED:
+        data["result"] = result_payload(attempt, now)
+    else:
+        data.update(_autosave_route(attempt.id))
     return jsonify({"ok": True, **data})
 
 
 @api.post("/attempts/<int:attempt_id>/events")
 @login_required
 def api_event(attempt_id: int):
-    result = svc.record_event(
+    result = record_event(
         db(),
         attempt_id,
         _person_id(),

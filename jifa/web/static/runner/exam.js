@@ -90,12 +90,14 @@
     var server = Date.parse(serverIso);
     if (!isNaN(server)) state.offset = server - (t0 + t1) / 2;
   }
-  function request(method, url, body) {
+  function request(method, url, body, extraHeaders) {
     var t0 = Date.now();
+    var headers = { "Content-Type": "application/json", "X-CSRF-Token": csrf, "Accept": "application/json" };
+    Object.keys(extraHeaders || {}).forEach(function (k) { headers[k] = extraHeaders[k]; });
     return fetch(url, {
       method: method,
       credentials: "same-origin",
-      headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf, "Accept": "application/json" },
+      headers: headers,
       body: body === undefined ? undefined : JSON.stringify(body)
     }).then(function (resp) {
       var t1 = Date.now();
@@ -146,7 +148,11 @@
     var item = state.pending[id];
     state.inflight = { id: id, seq: item.seq };
     setStatus("saving");
-    request("PUT", API + "/attempts/" + attemptId + "/answers/" + id, item).then(function (res) {
+    // the lean autosave route with its token when the server offers it, else the API route
+    var lean = state.autosave, hdr = {};
+    if (lean) hdr[lean.header] = lean.token;
+    var url = lean ? lean.url + id : API + "/attempts/" + attemptId + "/answers/" + id;
+    request("PUT", url, item, hdr).then(function (res) {
       state.inflight = null;
       if (res.status === 200) {
         if (state.pending[id] && state.pending[id].seq === item.seq) delete state.pending[id];
@@ -668,6 +674,7 @@
         return;
       }
       if (p.status !== "in_progress") { window.location.href = resultUrl; return; }
+      state.autosave = p.autosave || null;
       state.questions = p.questions;
       p.questions.forEach(function (q) { state.byId[q.id] = q; });
       state.answers = p.answers || {};
