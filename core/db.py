@@ -10,8 +10,9 @@ from __future__ import annotations
 import datetime as dt
 import fcntl
 import os
+import queue
 import sqlite3
-import time
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -79,6 +80,10 @@ class _QueuedConnection(sqlite3.Connection):
     (1, 2, 5, 10 ... ms), which wrecks latency when several gunicorn workers write at
     once. Waiting on a file lock instead wakes the next transaction the moment the
     previous one commits. The lock is released right after COMMIT or ROLLBACK.
+
+    A free queue is taken at once; a busy one is waited for in the kernel (a blocking
+    ``flock`` on this connection's waiter thread, see ``_LockWaiter``), so a waiting
+    writer costs no CPU, with the same ``queue_timeout`` as before.
     """
 
     lock_path: str | None = None
@@ -86,6 +91,7 @@ class _QueuedConnection(sqlite3.Connection):
     queue_timeout: float = 30.0
 
     _queue_fd: int | None = None  # the lock file, opened once per connection
+    _waiter: _LockWaiter | None = None
     _holding = False
 
     def acquire_queue(self) -> None:
@@ -93,17 +99,18 @@ class _QueuedConnection(sqlite3.Connection):
             return
         if self._queue_fd is None:
             self._queue_fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o600)
-        fd = self._queue_fd
-        start = time.monotonic()
-        while True:
+        waiter = self._waiter
+        if waiter is None or not waiter.abandoned:  # (else the waiter's turn comes first)
             try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
+                fcntl.flock(self._queue_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                self._holding = True
+                return
             except BlockingIOError:
-                waited = time.monotonic() - start
-                if waited > self.queue_timeout:
-                    raise sqlite3.OperationalError("database is locked") from None
-                time.sleep(0.00001)
+                pass
+        if waiter is None:
+            waiter = self._waiter = _LockWaiter(self._queue_fd)
+        if not waiter.wait(self.queue_timeout):
+            raise sqlite3.OperationalError("database is locked")
         self._holding = True
 
     def release_queue(self) -> None:
@@ -128,9 +135,75 @@ class _QueuedConnection(sqlite3.Connection):
             super().close()
         finally:
             self.release_queue()
+            waiter, self._waiter = self._waiter, None
+            if waiter is not None:
+                waiter.stop()
             fd, self._queue_fd = self._queue_fd, None
             if fd is not None:
                 os.close(fd)
+
+
+class _LockWaiter:
+    """Takes a busy ``flock`` for a connection with a blocking call on a thread of its
+    own, so the connection can give up after a timeout (a blocking ``flock`` has none)
+    while the wait itself sleeps in the kernel and wakes when the lock is released.
+
+    A wait given up on is finished by the thread: when it gets the lock at last, it
+    releases it at once (until then, ``abandoned`` counts it and the connection's next
+    wait goes through the thread too, behind it).
+    """
+
+    abandoned = 0
+
+    def __init__(self, fd: int):
+        # its own descriptor of the same open file: the lock is the file's, and the
+        # thread may outlive the connection's descriptor (a wait given up on)
+        self._fd = os.dup(fd)
+        self._guard = threading.Lock()  # settles a wait given up on as the lock comes
+        self._requests: queue.SimpleQueue[_LockRequest | None] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._run, name="sqlite-queue", daemon=True)
+        self._thread.start()
+
+    def wait(self, timeout: float) -> bool:
+        """True once this connection holds the lock; False after ``timeout``."""
+        request = _LockRequest()
+        self._requests.put(request)
+        if request.done.wait(timeout):
+            return request.error is None
+        with self._guard:
+            if request.done.is_set():  # got it while we were giving up
+                return request.error is None
+            request.abandoned = True
+            self.abandoned += 1
+        return False
+
+    def stop(self) -> None:
+        self._requests.put(None)
+
+    def _run(self) -> None:
+        try:
+            while (request := self._requests.get()) is not None:
+                try:
+                    fcntl.flock(self._fd, fcntl.LOCK_EX)
+                except OSError as exc:  # pragma: no cover - defensive
+                    request.error = exc
+                with self._guard:
+                    if request.abandoned:
+                        if request.error is None:
+                            fcntl.flock(self._fd, fcntl.LOCK_UN)
+                        self.abandoned -= 1
+                    request.done.set()
+        finally:
+            os.close(self._fd)
+
+
+class _LockRequest:
+    __slots__ = ("abandoned", "done", "error")
+
+    def __init__(self) -> None:
+        self.done = threading.Event()
+        self.abandoned = False
+        self.error: OSError | None = None
 
 
 def make_engine(url: str, **kwargs) -> Engine:
