@@ -14,7 +14,7 @@ import queue
 import sqlite3
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from sqlalchemy import (
@@ -28,6 +28,7 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -291,6 +292,73 @@ def one_statement_write(conn: Connection) -> Iterator[Connection]:
             yield conn
     finally:
         autocommit(conn, True)
+
+
+class DriverStatement:
+    """A Core statement compiled once for one dialect and run on the driver's cursor
+    directly, for the hottest write (autosave): no cache key, compiled-cache lookup or
+    execution context per call, which cost several times the database work on SQLite.
+    Parameters pass through the same type processors SQLAlchemy applies (public API:
+    ``bind_names``, ``construct_params``, ``positiontup``, ``bind_processor``)."""
+
+    def __init__(self, stmt, dialect) -> None:
+        compiled = stmt.compile(dialect=dialect)
+        self.sql = compiled.string
+        self._compiled = compiled
+        self._order = tuple(compiled.positiontup or ()) if compiled.positional else None
+        self._processors = {}
+        for bind, name in compiled.bind_names.items():
+            processor = bind.type.dialect_impl(dialect).bind_processor(dialect)
+            if processor is not None:
+                self._processors[name] = processor
+
+    def parameters(self, values: dict):
+        """The driver's parameters (a tuple or a dict, as its paramstyle wants)."""
+        full = self._compiled.construct_params(values)
+        for name, processor in self._processors.items():
+            full[name] = processor(full[name])
+        if self._order is None:
+            return full
+        return tuple(full[name] for name in self._order)
+
+
+def write_now(conn: Connection, statement: DriverStatement, values: dict) -> tuple | None:
+    """Run one write statement through the driver on an autocommit ``conn`` (see
+    ``autocommit``) so that it is durable when this returns; the first row it returns,
+    if any. SQLite: queued ``BEGIN IMMEDIATE`` .. ``COMMIT``; PostgreSQL: the statement
+    is its own transaction (one round trip). Driver errors come back as SQLAlchemy's
+    (``DBAPIError``, ``connection_invalidated`` when the connection is gone)."""
+    dialect = conn.dialect
+    dbapi_conn = conn.connection.dbapi_connection
+    params = statement.parameters(values)
+    cursor = None
+    try:
+        cursor = dbapi_conn.cursor()
+        if dialect.name != "sqlite":
+            cursor.execute(statement.sql, params)
+            return cursor.fetchone()
+        if isinstance(dbapi_conn, _QueuedConnection):
+            dbapi_conn.acquire_queue()
+        try:
+            cursor.execute("BEGIN IMMEDIATE")
+            cursor.execute(statement.sql, params)
+            row = cursor.fetchone()
+            dbapi_conn.commit()
+        except BaseException:
+            dbapi_conn.rollback()
+            raise
+        return row
+    except dialect.loaded_dbapi.Error as exc:
+        gone = dialect.is_disconnect(exc, dbapi_conn, cursor)
+        if gone:
+            conn.invalidate(exc)
+        raise DBAPIError.instance(
+            statement.sql, params, exc, dialect.loaded_dbapi.Error, connection_invalidated=gone
+        ) from exc
+    finally:
+        if cursor is not None:
+            with suppress(Exception):
+                cursor.close()
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -23,15 +23,14 @@ submission stores it on the attempt.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, and_, bindparam, select
 
 from core.accounts.models import UserAccount
+from core.db import write_now
 from core.errors import (
     Conflict,
     DomainError,
@@ -43,7 +42,7 @@ from core.errors import (
 from exam.models import Answer, Attempt, Exam, PaperItem
 from exam.runner import timing
 from exam.runner.helpers import IN_PROGRESS, item_key
-from exam.runner.statements import guarded_upsert
+from exam.runner.statements import guarded_upsert, guarded_upsert_on_driver
 from exam.scoring import LETTERS, ItemKey, kind_of
 from question_bank.models import QuestionVersion
 
@@ -190,12 +189,13 @@ def save_answer(
     *,
     rules: Rules,
     now: dt.datetime,
-    writing: Callable[[Connection], Any] = contextlib.nullcontext,
+    autocommit: bool = False,
 ) -> dict:
     """Save one answer (see the module docstring): the reply, or the ``DomainError``
     that ``explain_refusal`` finds. ``rules`` holds at least the item's rule when it is
-    on the attempt's paper; ``writing(conn)`` wraps the one write (an autocommit
-    connection makes it durable there; a session's transaction needs nothing)."""
+    on the attempt's paper. On an ``autocommit`` connection the write is its own
+    transaction, run on the driver directly and durable when this returns; otherwise
+    it joins the connection's transaction (a request's session)."""
     try:
         plan = plan_save(claim, attempt_id, item_id, body, rules, now=now)
     except InvalidInput as invalid:
@@ -203,7 +203,10 @@ def save_answer(
             conn, claim, attempt_id, item_id, seq=None, now=now, invalid=invalid
         ) from None
     if plan is not None:
-        with writing(conn):
+        if autocommit:
+            stmt = guarded_upsert_on_driver(conn.dialect, plan.columns)
+            written = write_now(conn, stmt, plan.params) is not None
+        else:
             stmt = guarded_upsert(conn.dialect.name, plan.columns)
             written = conn.execute(stmt, plan.params).first() is not None
         if written:

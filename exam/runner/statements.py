@@ -10,7 +10,7 @@ from __future__ import annotations
 from sqlalchemy import Interval, bindparam, cast, func, literal_column, select
 
 from core.accounts.models import UserAccount
-from core.db import UTCDateTime
+from core.db import DriverStatement, UTCDateTime
 from exam.models import Answer, Attempt, Exam
 
 ATTEMPTS = Attempt.__table__
@@ -107,3 +107,16 @@ def guarded_upsert(dialect: str, keys: tuple[str, ...]):
     ).returning(Answer.id)
     _GUARDED[(dialect, keys)] = stmt
     return stmt
+
+
+_GUARDED_DRIVER: dict[tuple[str, tuple[str, ...]], DriverStatement] = {}
+
+
+def guarded_upsert_on_driver(dialect, keys: tuple[str, ...]) -> DriverStatement:
+    """``guarded_upsert`` compiled once for running on the driver directly (the lean
+    autosave app's writes, ``core.db.write_now``)."""
+    statement = _GUARDED_DRIVER.get((dialect.name, keys))
+    if statement is None:
+        statement = DriverStatement(guarded_upsert(dialect.name, keys), dialect)
+        _GUARDED_DRIVER[(dialect.name, keys)] = statement
+    return statement

@@ -44,7 +44,7 @@ from itsdangerous import BadData, URLSafeSerializer
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 
-from core.db import autocommit, one_statement_write, utcnow
+from core.db import autocommit, utcnow
 from core.errors import DomainError
 from exam.runner.autosave import (
     MAX_SAVE_BODY,
@@ -206,7 +206,7 @@ class AutosaveApp:
                 body,
                 rules=rules,
                 now=utcnow(),
-                writing=one_statement_write,  # durable when the block ends
+                autocommit=True,  # durable when it returns
             )
         except DomainError:
             conn.commit()  # the refusal's read (autocommit: nothing to end but bookkeeping)
