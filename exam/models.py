@@ -222,7 +222,8 @@ class Attempt(Base):
     score: Mapped[float | None] = mapped_column(Float)
     max_score: Mapped[float | None] = mapped_column(Float)
     passed: Mapped[bool | None]
-    #: highest save sequence number accepted so far
+    #: highest save sequence number accepted, stored on submission; while in progress it
+    #: is max(Answer.seq) (autosave leaves the attempt row alone: cheaper saves)
     last_seq: Mapped[int] = mapped_column(default=0)
     last_saved_at: Mapped[dt.datetime | None]
     #: random token of the browser that holds the attempt (a change = takeover event)

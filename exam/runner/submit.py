@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
@@ -16,8 +16,13 @@ from exam.runner import timing
 from exam.runner.helpers import IN_PROGRESS, SUBMITTED
 from exam.runner.marking import score_attempt, score_paper
 from exam.runner.review import result_dict
-from exam.runner.statements import ATTEMPTS
+from exam.runner.statements import ANSWERS, ATTEMPTS
 
+_HIGHEST_SEQ = (
+    select(func.coalesce(func.max(ANSWERS.c.seq), 0))
+    .where(ANSWERS.c.attempt_id == bindparam("attempt_id"))
+    .scalar_subquery()
+)
 _FLIP_SUBMITTED = (
     update(ATTEMPTS)
     .where(ATTEMPTS.c.id == bindparam("attempt_id"), ATTEMPTS.c.status == IN_PROGRESS)
@@ -25,7 +30,10 @@ _FLIP_SUBMITTED = (
         status=SUBMITTED,
         submitted_at=bindparam("at", type_=ATTEMPTS.c.submitted_at.type),
         submitted_by=bindparam("by"),
+        # autosave leaves the attempt row alone; the highest accepted seq is kept here
+        last_seq=_HIGHEST_SEQ,
     )
+    .returning(ATTEMPTS.c.last_seq)
 )
 _SUBMIT_ROW = (
     select(
@@ -38,6 +46,7 @@ _SUBMIT_ROW = (
         Attempt.score,
         Attempt.max_score,
         Attempt.passed,
+        Attempt.last_seq,
         Exam.grace_seconds,
         Exam.pass_mark,
         Exam.closes_at,
@@ -49,7 +58,15 @@ _SUBMIT_ROW = (
     .join(Blueprint, Blueprint.id == Exam.blueprint_id)
     .where(Attempt.id == bindparam("attempt_id"))
 )
-_MIRRORED = ("status", "submitted_at", "submitted_by", "score", "max_score", "passed")
+_MIRRORED = (
+    "status",
+    "submitted_at",
+    "submitted_by",
+    "score",
+    "max_score",
+    "passed",
+    "last_seq",
+)
 
 
 def submit(
@@ -75,7 +92,8 @@ def submit(
         at, by = row.deadline_at, "auto"
     else:
         at = now
-    if not _flip_submitted(session, attempt_id, at=at, by=by):
+    last_seq = _flip_submitted(session, attempt_id, at=at, by=by)
+    if last_seq is None:
         # a concurrent submission won: report what it stored
         row = conn.execute(_SUBMIT_ROW, {"attempt_id": attempt_id}).one()
         _mirror_attempt(session, attempt_id, row)
@@ -90,6 +108,7 @@ def submit(
         "score": score,
         "max_score": max_score,
         "passed": passed,
+        "last_seq": last_seq,
     }
     _mirror_attempt(session, attempt_id, values)
     return result_dict(attempt_id, {**row._asdict(), **values}, now)
@@ -132,20 +151,23 @@ def finalize_expired(session: Session, now: dt.datetime) -> int:
 def _mark_submitted(session: Session, attempt: Attempt, *, at: dt.datetime, by: str) -> bool:
     """Flip the attempt to submitted exactly once (a conditional UPDATE, so concurrent
     duplicate submissions do not both score). Returns True for the winner."""
-    won = _flip_submitted(session, attempt.id, at=at, by=by)
-    if won:  # mirror the UPDATE on the loaded object without another SELECT
+    last_seq = _flip_submitted(session, attempt.id, at=at, by=by)
+    if last_seq is not None:  # mirror the UPDATE on the loaded object without a SELECT
         set_committed_value(attempt, "status", SUBMITTED)
         set_committed_value(attempt, "submitted_at", at)
         set_committed_value(attempt, "submitted_by", by)
+        set_committed_value(attempt, "last_seq", last_seq)
     else:
         session.refresh(attempt)
-    return won
+    return last_seq is not None
 
 
-def _flip_submitted(session: Session, attempt_id: int, *, at: dt.datetime, by: str) -> bool:
-    """``UPDATE attempts SET status='submitted' ... WHERE id=:id AND status='in_progress'``:
-    the rowcount decides which of several concurrent submissions scores."""
-    result = session.connection().execute(
-        _FLIP_SUBMITTED, {"attempt_id": attempt_id, "at": at, "by": by}
+def _flip_submitted(session: Session, attempt_id: int, *, at: dt.datetime, by: str) -> int | None:
+    """``UPDATE attempts SET status='submitted', last_seq=<highest saved seq> ... WHERE
+    id=:id AND status='in_progress' RETURNING last_seq``: the one submission that gets a
+    row back scores (the others get ``None``)."""
+    return (
+        session.connection()
+        .execute(_FLIP_SUBMITTED, {"attempt_id": attempt_id, "at": at, "by": by})
+        .scalar()
     )
-    return result.rowcount == 1

@@ -190,3 +190,23 @@ def test_two_concurrent_starts_on_postgresql(request):
         with pg_engine.begin() as conn:
             for table in reversed(Base.metadata.sorted_tables):
                 conn.execute(table.delete())
+
+
+def test_submission_stores_the_highest_accepted_seq(session, build_sitting):
+    """``Attempt.last_seq`` is the highest accepted save once submitted, by the
+    candidate or by finalization (autosave itself leaves the attempt row alone)."""
+    for finish in ("submit", "finalize"):
+        sitting = build_sitting()
+        attempt = start_or_resume(session, sitting.exam.id, sitting.person.id, now=NOW)
+        _save(session, attempt, sitting.items["single"], "B", 3)
+        _save(session, attempt, sitting.items["true_false"], True, 7)
+        _save(session, attempt, sitting.items["single"], "C", 5)  # older than 7: accepted
+        _save(session, attempt, sitting.items["true_false"], False, 6)  # older: ignored
+        session.expire_all()
+        assert session.get(Attempt, attempt.id).last_seq == 0  # untouched while saving
+        if finish == "submit":
+            submit(session, attempt.id, sitting.person.id, now=NOW + dt.timedelta(minutes=1))
+        else:
+            assert finalize_expired(session, NOW + dt.timedelta(hours=1)) == 1
+        session.expire_all()
+        assert session.get(Attempt, attempt.id).last_seq == 7
