@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, and_, bindparam, select
+from sqlalchemy.orm import Session
 
 from core.accounts.models import UserAccount
 from core.db import write_now
@@ -216,6 +217,22 @@ def save_answer(
     if refusal is None:  # an older save arriving after a newer one: nothing to do
         return _reply(seq, False, now)
     raise refusal
+
+
+def save_in_session(
+    session: Session,
+    claim: AccountClaim,
+    attempt_id: int,
+    item_id: int,
+    body: Any,
+    *,
+    now: dt.datetime,
+) -> dict:
+    """``save_answer`` inside a session's transaction (the Flask entrance: the request
+    commits), reading the one item's rule."""
+    conn = session.connection()
+    rules = item_rules(conn, attempt_id, item_id)
+    return save_answer(conn, claim, attempt_id, item_id, body, rules=rules, now=now)
 
 
 def _reply(seq: int | None, applied: bool, now: dt.datetime) -> dict:

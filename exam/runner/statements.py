@@ -47,6 +47,19 @@ def attempt_insert(dialect: str):
 _GUARDED: dict[tuple[str, tuple[str, ...]], object] = {}
 
 
+def _in_time(dialect: str):
+    """``now <= attempts.deadline_at + exams.grace_seconds``, in the database."""
+    now = bindparam("now", type_=UTCDateTime())
+    if dialect == "postgresql":
+        second = literal_column("INTERVAL '1 second'", type_=Interval())
+        return Attempt.deadline_at + Exam.grace_seconds * second >= now
+    # julianday() reads times to the millisecond and is exact to ~40 µs; the margin
+    # (~86 µs) keeps the guard on the safe side: it closes at most about 1 ms before
+    # deadline + grace, never after.
+    open_until = func.julianday(Attempt.deadline_at) + Exam.grace_seconds / 86400.0
+    return open_until >= func.julianday(now) + 1e-9
+
+
 def guarded_upsert(dialect: str, keys: tuple[str, ...]):
     """The one statement that writes an autosave, on either entrance (the Flask API
     and the lean autosave app)::
@@ -66,17 +79,6 @@ def guarded_upsert(dialect: str, keys: tuple[str, ...]):
     if stmt is not None:
         return stmt
     table = ANSWERS
-    now = bindparam("now", type_=UTCDateTime())
-    if dialect == "postgresql":
-        second = literal_column("INTERVAL '1 second'", type_=Interval())
-        open_until = Attempt.deadline_at + Exam.grace_seconds * second
-        in_time = open_until >= now
-    else:
-        # julianday() reads times to the millisecond and is exact to ~40 µs; the margin
-        # (~86 µs) keeps the guard on the safe side: it closes at most about 1 ms before
-        # deadline + grace, never after.
-        open_until = func.julianday(Attempt.deadline_at) + Exam.grace_seconds / 86400.0
-        in_time = open_until >= func.julianday(now) + 1e-9
     names = ["attempt_id", "paper_item_id", "flagged", *[k for k in keys if k != "flagged"]]
 
     def value(name: str):
@@ -96,7 +98,7 @@ def guarded_upsert(dialect: str, keys: tuple[str, ...]):
             UserAccount.person_id == Attempt.person_id,
             UserAccount.is_active.is_(True),
             UserAccount.session_version == bindparam("session_version"),
-            in_time,
+            _in_time(dialect),
         )
     )
     ins = dialect_insert(dialect)(Answer).from_select(names, source)

@@ -357,15 +357,25 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@contextlib.contextmanager
-def gunicorn(
-    url: str, *, workers: int = 2, worker_class: str = "sync", threads: int = 1
-) -> Iterator[int]:
-    port = free_port()
-    inst = tempfile.mkdtemp(prefix="jifa-bench-inst-")
-    env = dict(
-        os.environ, JIFA_DATABASE_URL=url, JIFA_SECRET_KEY="bench-secret", JIFA_INSTANCE_PATH=inst
-    )
+_SERVERS: dict[int, int] = {}  # port -> gunicorn master pid
+
+
+def server_cpu_seconds(port: int) -> float:
+    """CPU time (user + system) used so far by the gunicorn workers serving ``port``:
+    per request, a figure a busy shared machine disturbs far less than throughput."""
+    master = _SERVERS[port]
+    children = subprocess.run(
+        ["pgrep", "-P", str(master)], capture_output=True, text=True
+    ).stdout.split()
+    ticks = 0
+    for pid in children:
+        with contextlib.suppress(OSError):
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def _gunicorn_command(port: int, workers: int, worker_class: str, threads: int) -> list[str]:
     venv_gunicorn = ROOT / ".venv" / "bin" / "gunicorn"
     cmd = [str(venv_gunicorn)] if venv_gunicorn.exists() else [sys.executable, "-m", "gunicorn"]
     cmd += [
@@ -385,7 +395,33 @@ def gunicorn(
     if worker_class == "gthread":
         cmd += ["--threads", str(threads)]
     cmd.append("jifa.web.wsgi:app")
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, start_new_session=True)
+    return cmd
+
+
+@contextlib.contextmanager
+def gunicorn(
+    url: str,
+    *,
+    workers: int = 2,
+    worker_class: str = "sync",
+    threads: int = 1,
+    access_log: str | None = None,
+) -> Iterator[int]:
+    """Serve ``jifa.web.wsgi:app``; the app's access lines go to the file
+    ``access_log`` (e.g. ``/dev/null``), or are off when it is ``None``."""
+    port = free_port()
+    inst = tempfile.mkdtemp(prefix="jifa-bench-inst-")
+    env = dict(
+        os.environ,
+        JIFA_DATABASE_URL=url,
+        JIFA_SECRET_KEY="bench-secret",
+        JIFA_INSTANCE_PATH=inst,
+        JIFA_ACCESS_LOG="1" if access_log else "0",
+    )
+    cmd = _gunicorn_command(port, workers, worker_class, threads)
+    log = open(access_log, "ab") if access_log else None  # noqa: SIM115 - closed below
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, start_new_session=True, stdout=log)
+    _SERVERS[port] = proc.pid
     try:
         deadline = time.time() + 30
         while True:
@@ -408,6 +444,8 @@ def gunicorn(
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
+        if log is not None:
+            log.close()
         shutil.rmtree(inst, ignore_errors=True)
 
 
@@ -443,6 +481,35 @@ def login_all(
     _, errors, _ = run_pool(port, list(range(len(person_nos))), work, concurrency)
     if errors:
         raise RuntimeError(f"{len(errors)} logins failed, e.g. {errors[0]}")
+    return out  # type: ignore[return-value]
+
+
+def autosave_tokens(port: int, logins: list[Login], exam_id: int) -> list[dict]:
+    """Open each logged-in candidate's paper as the page does (start or resume) and
+    return its ``autosave`` block (url, token, header). Setup, not measured."""
+    out: list[dict | None] = [None] * len(logins)
+
+    def work(conn, idx):
+        login = logins[idx]
+        conn.request(
+            "POST",
+            f"/api/v1/exams/{exam_id}/attempts",
+            body="{}",
+            headers={
+                "Cookie": login.cookie,
+                "X-CSRF-Token": login.csrf,
+                "Content-Type": "application/json",
+            },
+        )
+        resp = conn.getresponse()
+        data = json.loads(resp.read())
+        if resp.status != 200 or "autosave" not in data:
+            raise RuntimeError(f"paper load failed: {data.get('error') or 'no autosave route'}")
+        out[idx] = data["autosave"]
+
+    _, errors, _ = run_pool(port, list(range(len(logins))), work, 16)
+    if errors:
+        raise RuntimeError(f"{len(errors)} paper loads failed, e.g. {errors[0]}")
     return out  # type: ignore[return-value]
 
 

@@ -560,3 +560,17 @@ def test_a_database_fault_is_a_503_in_the_envelope(engine_app, monkeypatch, capl
     assert resp.status_code == 503
     assert json.loads(resp.get_data())["error"]["code"] == "unavailable"
     assert "database unavailable" in caplog.text
+
+
+def test_the_lean_path_does_not_lean_on_flask():
+    """The lean app and what it shares with Flask (envelope, headers, access log)
+    import neither Flask nor flask-wtf: nothing of theirs is imitated."""
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2] / "jifa" / "web"
+    for name in ("runner/autosave.py", "envelope.py", "headers.py", "edge.py"):
+        tree = ast.parse((root / name).read_text(encoding="utf-8"))
+        imported = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+        imported |= {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
+        assert not {m for m in imported if m.split(".")[0] in ("flask", "flask_wtf")}, name

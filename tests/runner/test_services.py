@@ -24,16 +24,8 @@ from tests.runner.conftest import seed_committed
 def _save(session, attempt, item, answer, seq, now=NOW):
     account = session.scalar(select(UserAccount).where(UserAccount.person_id == attempt.person_id))
     claim = autosave.AccountClaim(account.id, account.session_version)
-    conn = session.connection()
-    return autosave.save_answer(
-        conn,
-        claim,
-        attempt.id,
-        item.id,
-        {"answer": answer, "seq": seq},
-        rules=autosave.item_rules(conn, attempt.id, item.id),
-        now=now,
-    )
+    body = {"answer": answer, "seq": seq}
+    return autosave.save_in_session(session, claim, attempt.id, item.id, body, now=now)
 
 
 def test_finalize_expired_scores_saved_answers(session, sitting):

@@ -159,16 +159,8 @@ def api_save(attempt_id: int, question_id: int):
         raise autosave.BodyTooLarge
     if len(request.get_data(cache=True)) > autosave.MAX_SAVE_BODY:  # chunked
         raise autosave.BodyTooLarge
-    conn = db().connection()
-    result = autosave.save_answer(
-        conn,
-        _claim(),
-        attempt_id,
-        question_id,
-        request.get_json(silent=True),
-        rules=autosave.item_rules(conn, attempt_id, question_id),
-        now=utcnow(),
-    )
+    body = request.get_json(silent=True)
+    result = autosave.save_in_session(db(), _claim(), attempt_id, question_id, body, now=utcnow())
     return json_reply({"ok": True, **result})
 
 
