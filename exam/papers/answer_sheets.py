@@ -21,9 +21,9 @@ from core.audit import Actor, record
 from core.errors import InvalidInput
 from core.excel import read_tables
 from core.org.models import Person
-from exam.runner.marking import score_attempt
 from exam.keys import key_in_force
 from exam.models import Answer, Attempt, AttemptStatus, Exam, Paper, PaperItem, Participant
+from exam.runner.marking import score_attempt
 from question_bank import kinds
 from question_bank.models import QuestionVersion
 
