@@ -27,6 +27,10 @@ DEFAULTS: dict[str, object] = {
     # Mount the lean autosave app (jifa.web.runner.autosave); off = saves through Flask only.
     "FAST_AUTOSAVE": True,
     "INSTANCE_PATH": None,
+    # Prometheus metrics at /metrics (jifa.web.ops): off by default; when on, served only
+    # to these addresses or networks (comma-separated).
+    "METRICS": False,
+    "METRICS_ALLOW": "127.0.0.1,::1",
     # The issuer (落款) at the end of the notice: joint issuers separated by a full-width space.
     "ISSUER": "中共示范区纪律检查委员会\u3000示范区监察委员会",
 }

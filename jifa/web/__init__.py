@@ -77,9 +77,30 @@ def _stack(app: Flask) -> None:
     from jifa.web.runner.autosave import MOUNT, AutosaveApp, AutosaveTokens
 
     inner = app.wsgi_app
+    bind = app.extensions["jifa_sessions"].kw["bind"]
     if app.config["FAST_AUTOSAVE"]:
         tokens = AutosaveTokens(app.secret_key, int(app.permanent_session_lifetime.total_seconds()))
-        lean = AutosaveApp(tokens, app.extensions["jifa_sessions"].kw["bind"], app.logger)
+        lean = AutosaveApp(tokens, bind, app.logger)
         app.extensions["jifa_autosave"] = lean
         inner = DispatcherMiddleware(inner, {MOUNT: lean})
-    app.wsgi_app = Edge(inner)  # type: ignore[method-assign]
+    app.wsgi_app = Edge(_ops(app, inner, bind))  # type: ignore[method-assign]
+
+
+def _ops(app: Flask, inner, bind):
+    """``/healthz``, ``/readyz`` and, when configured, ``/metrics`` (``jifa.web.ops``)."""
+    from flask import request
+
+    from jifa.app.ops import attempts_in_progress, readiness
+    from jifa.web.ops import ROUTE_KEY, Metrics, Ops, parse_allowlist
+
+    metrics = None
+    if app.config["METRICS"]:
+        metrics = Metrics(lambda: attempts_in_progress(bind))
+
+        @app.before_request
+        def _route_label():
+            rule = request.url_rule
+            request.environ[ROUTE_KEY] = rule.rule if rule is not None else "(unrouted)"
+
+    allow = parse_allowlist(str(app.config["METRICS_ALLOW"]))
+    return Ops(inner, lambda: readiness(bind), metrics, allow)

@@ -49,6 +49,8 @@ CREDENTIALS_REFUSED = "安全校验失败（CSRF 令牌缺失或无效），请�
 #: a race the services did not foresee (two requests creating the same row)
 INTEGRITY_CONFLICT = "数据已被其他操作修改，请刷新后重试。"
 DATABASE_UNAVAILABLE = "数据库繁忙或暂时不可用，本次操作未保存，请稍后重试。"
+#: seconds a 503 asks the client to wait (``Retry-After``): a database restart takes a few
+RETRY_AFTER_SECONDS = 2
 
 
 def error_body(status: int, message: str | None = None, details: object = None) -> dict:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from flask import Flask, current_app, render_template
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, IntegrityError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from core.errors import DomainError
@@ -15,6 +15,7 @@ from jifa.web.envelope import (
     DATABASE_UNAVAILABLE,
     INTEGRITY_CONFLICT,
     MESSAGES,
+    RETRY_AFTER_SECONDS,
     encode,
     error_body,
 )
@@ -27,10 +28,14 @@ def json_reply(body: dict, status: int = 200):
 
 def error_response(status: int, message: str | None = None, details: object = None):
     message = message or MESSAGES.get(status, "出错了。")
+    # a 503 is temporary (a database restarting): tell clients when to try again
+    headers = {"Retry-After": str(RETRY_AFTER_SECONDS)} if status == 503 else {}
     if is_api_request():
-        return json_reply(error_body(status, message, details), status)
+        response = json_reply(error_body(status, message, details), status)
+        response.headers.update(headers)
+        return response
     html = render_template("errors/error.html", status=status, message=message, details=details)
-    return html, status
+    return html, status, headers
 
 
 def init_app(app: Flask) -> None:
@@ -57,6 +62,15 @@ def init_app(app: Flask) -> None:
     def _operational(exc: OperationalError):
         app.logger.exception("database unavailable")
         return error_response(503, DATABASE_UNAVAILABLE)
+
+    @app.errorhandler(DisconnectionError)
+    @app.errorhandler(DBAPIError)
+    def _disconnected(exc: Exception):
+        # a connection lost in a database restart (e.g. psycopg's InterfaceError)
+        if isinstance(exc, DisconnectionError) or getattr(exc, "connection_invalidated", False):
+            app.logger.warning("database connection lost: %s", exc)
+            return error_response(503, DATABASE_UNAVAILABLE)
+        return _unexpected(exc)
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):

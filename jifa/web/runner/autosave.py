@@ -58,6 +58,7 @@ from jifa.web.envelope import (
     CREDENTIALS_REFUSED,
     DATABASE_UNAVAILABLE,
     INTEGRITY_CONFLICT,
+    RETRY_AFTER_SECONDS,
     encode,
     error_body,
 )
@@ -139,10 +140,10 @@ class AutosaveApp:
     def __call__(self, environ: dict, start_response: StartResponse) -> Iterable[bytes]:
         status, body = self._answer(environ)
         payload = encode(body)
-        start_response(
-            _status_line(status),
-            [("Content-Type", "application/json"), ("Content-Length", str(len(payload)))],
-        )
+        headers = [("Content-Type", "application/json"), ("Content-Length", str(len(payload)))]
+        if status == 503:  # the database is away for now: the page keeps the answer, retries
+            headers.append(("Retry-After", str(RETRY_AFTER_SECONDS)))
+        start_response(_status_line(status), headers)
         return [payload]
 
     def _answer(self, environ: dict) -> tuple[int, dict]:
