@@ -129,6 +129,7 @@ class Candidate:
     acked: dict = field(default_factory=dict)  # item -> (seq, answer): the server said saved
     sent: dict = field(default_factory=dict)  # (item, seq) -> answer, every save sent
     online: bool = True
+    closed: bool = False  # the server said the attempt is over (409): the page stops
 
     def answer(self, rng: random.Random) -> None:
         """A new answer to some item: queued, replacing an unsent older one."""
@@ -186,6 +187,7 @@ class Replies:
     def __init__(self) -> None:
         self.log: list[tuple[float, str, float]] = []
         self.retry_after_missing = 0
+        self.refusals: Counter = Counter()  # (status, message) of 4xx replies
         self._lock = threading.Lock()
 
     def add(self, status: str, latency: float) -> None:
@@ -233,6 +235,12 @@ def send_once(conn, cand: Candidate, replies: Replies):
             cand.acked[item] = (seq, value)
     elif status == "503" and retry_after is None:
         replies.retry_after_missing += 1
+    elif status.startswith("4"):
+        try:
+            message = json.loads(data)["error"]["message"]
+        except (ValueError, KeyError, TypeError):
+            message = data[:80].decode(errors="replace")
+        replies.refusals[(status, message)] += 1
     return conn, status, data, retry_after
 
 
@@ -255,6 +263,10 @@ def storm(
         while not stop.is_set():
             cand = mine[k % len(mine)]
             k += 1
+            if cand.closed:
+                if all(x.closed for x in mine):
+                    stop.wait(0.05)
+                continue
             if not cand.online:
                 if rng.random() < 0.3:
                     cand.answer(rng)  # answering offline: kept on the phone
@@ -267,7 +279,8 @@ def storm(
                 wait = float(retry_after) if retry_after else 0.5
                 stop.wait(min(wait, 2.0) * (0.5 + rng.random()) / 2)
             elif status not in ("200", None):
-                cand.pending.clear()  # refused for good (e.g. 409 time is up)
+                cand.pending.clear()  # refused for good: dropped, as the page does
+                cand.closed = status == "409"  # the attempt is over
             if pause:
                 time.sleep(pause)
         conn.close()
