@@ -30,6 +30,9 @@ DEFAULTS: dict[str, object] = {
     # Prometheus metrics at /metrics (jifa.web.ops): off by default; when on, served only
     # to these addresses or networks (comma-separated).
     "METRICS": False,
+    # Reverse proxies in front of the app that set X-Forwarded-For/-Proto (nginx: 1);
+    # 0 = none, REMOTE_ADDR is the client (login throttling and audit use it).
+    "PROXY_HOPS": 0,
     "METRICS_ALLOW": "127.0.0.1,::1",
     # The issuer (落款) at the end of the notice: joint issuers separated by a full-width space.
     "ISSUER": "中共示范区纪律检查委员会\u3000示范区监察委员会",

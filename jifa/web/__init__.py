@@ -84,6 +84,11 @@ def _stack(app: Flask) -> None:
         app.extensions["jifa_autosave"] = lean
         inner = DispatcherMiddleware(inner, {MOUNT: lean})
     app.wsgi_app = Edge(_ops(app, inner, bind))  # type: ignore[method-assign]
+    hops = int(app.config["PROXY_HOPS"])
+    if hops:  # the client's address and scheme as the proxy saw them
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
 
 
 def _ops(app: Flask, inner, bind):

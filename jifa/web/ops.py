@@ -178,8 +178,10 @@ class Ops:
         return self.app(environ, start)
 
     def _allowed(self, environ: dict) -> bool:
+        # the peer itself, not a forwarded address (ProxyFix keeps the original)
+        peer = environ.get("werkzeug.proxy_fix.orig", environ).get("REMOTE_ADDR", "")
         try:
-            address = ipaddress.ip_address(environ.get("REMOTE_ADDR", ""))
+            address = ipaddress.ip_address(peer)
         except ValueError:
             return False
         return any(address in network for network in self.allow)

@@ -126,3 +126,18 @@ def test_database_errors_answer_503_with_retry_after(client, login, make_person,
     assert resp.status_code == 503
     assert resp.headers["Retry-After"] == "2"
     assert resp.get_json()["error"]["code"] == "unavailable"
+
+
+def test_behind_a_proxy_the_client_address_is_forwarded_but_metrics_check_the_peer(
+    make_app, caplog
+):
+    app = make_app(METRICS=True, PROXY_HOPS=1)
+    c = app.test_client()
+    caplog.set_level("INFO", logger="jifa.access")
+    c.get("/healthz", headers={"X-Forwarded-For": "203.0.113.9"})
+    assert any(r.getMessage().startswith("203.0.113.9 ") for r in caplog.records)
+    # a forged X-Forwarded-For does not pass the allowlist: the peer does
+    far = {"REMOTE_ADDR": "198.51.100.7"}
+    spoof = c.get("/metrics", headers={"X-Forwarded-For": "127.0.0.1"}, environ_base=far)
+    assert spoof.status_code == 404
+    assert c.get("/metrics", headers={"X-Forwarded-For": "198.51.100.7"}).status_code == 200
