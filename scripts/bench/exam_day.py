@@ -44,7 +44,7 @@ from pathlib import Path
 
 import _common as bench
 
-sys.path.insert(0, str(bench.ROOT / "scripts" / "chaos"))
+sys.path.append(str(bench.ROOT / "scripts" / "chaos"))
 import _chaos  # noqa: E402
 
 HOST = bench.HOST
@@ -144,7 +144,12 @@ def jifa_serve(url: str, port: int, workers: int, threads: int, secret: str):
         JIFA_ACCESS_LOG="0",
     )
     proc = subprocess.Popen(
-        cmd, cwd=bench.ROOT, env=env, start_new_session=True, stdout=subprocess.DEVNULL
+        cmd,
+        cwd=bench.ROOT,
+        env=env,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,  # gunicorn's own log lines
     )
     bench._SERVERS[port] = proc.pid
     try:
@@ -565,6 +570,7 @@ def simulate(args, port: int, seeded, types: dict) -> tuple[Day, list[Person], d
     extra = {
         "elapsed_s": round(elapsed, 1),
         "finished": len(people) - remaining[0],
+        "offline_candidates": len(offline),
         "load_1min": {
             "max": round(max(loads or [0]), 2),
             "mean": round(sum(loads) / max(1, len(loads)), 2),

@@ -27,7 +27,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent / "bench"))
+if str(HERE.parent / "bench") not in sys.path:  # after the project root (bench/analysis.py)
+    sys.path.append(str(HERE.parent / "bench"))
 
 import _common as bench  # noqa: E402
 
