@@ -20,7 +20,17 @@ import click
     help="Threads per worker (gthread); 1 means sync workers.",
 )
 @click.option("--timeout", default=60, show_default=True, type=int)
-def serve_cmd(host: str, port: int, workers: int, threads: int, timeout: int) -> None:
+@click.option(
+    "--keep-alive",
+    default=2,
+    show_default=True,
+    type=int,
+    help="Seconds an idle connection is kept (threaded workers). Behind nginx with "
+    "upstream keepalive: longer than nginx's keepalive_timeout (e.g. 75).",
+)
+def serve_cmd(
+    host: str, port: int, workers: int, threads: int, timeout: int, keep_alive: int
+) -> None:
     """Serve the web app with gunicorn (production server)."""
     args = [
         sys.executable,
@@ -32,6 +42,8 @@ def serve_cmd(host: str, port: int, workers: int, threads: int, timeout: int) ->
         str(workers),
         "--timeout",
         str(timeout),
+        "--keep-alive",
+        str(keep_alive),
     ]  # access lines come from the app itself (jifa.web.edge), for every route
     if threads > 1:
         args += ["--worker-class", "gthread", "--threads", str(threads)]

@@ -32,6 +32,7 @@ import json
 import os
 import queue
 import random
+import re
 import shutil
 import signal
 import subprocess
@@ -111,10 +112,18 @@ def nginx(port: int, app_ports: list[int]):
     proc = subprocess.Popen(
         [binary, "-c", str(conf), "-p", str(work), "-g", "daemon off;"], start_new_session=True
     )
+    errors: Counter = Counter()
     try:
         _chaos.wait_http(port, "/healthz", proc)
-        yield conf
+        yield errors
     finally:
+        log = work / "error.log"
+        if log.exists():  # what nginx said about the upstreams, by kind
+            for line in log.read_text(errors="replace").splitlines():
+                if "[error]" in line or "[warn]" in line:
+                    errors[
+                        re.sub(r"\d+", "N", line.split("] ", 1)[-1].split(", client")[0])[:100]
+                    ] += 1
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGQUIT)
         try:
@@ -135,7 +144,7 @@ def jifa_serve(url: str, port: int, workers: int, threads: int, secret: str):
         else [sys.executable, "-c", "from jifa.cli import main; main()"]
     )
     cmd += ["serve", "--host", HOST, "--port", str(port), "--workers", str(workers)]
-    cmd += ["--threads", str(threads)]
+    cmd += ["--threads", str(threads), "--keep-alive", "75"]  # > nginx's keepalive_timeout
     env = dict(
         os.environ,
         JIFA_DATABASE_URL=url,
@@ -453,7 +462,7 @@ def simulate(args, port: int, seeded, types: dict) -> tuple[Day, list[Person], d
                         {},
                         {"Cookie": p.cookie, "X-CSRF-Token": p.csrf},
                     )
-                    if st in ("503", "conn"):
+                    if st.startswith("5") or st == "conn":
                         p.plan.append((now + 2, "submit"))
                     else:
                         finished()
@@ -489,7 +498,7 @@ def simulate(args, port: int, seeded, types: dict) -> tuple[Day, list[Person], d
                     del cand.pending[item]
                 if seq >= cand.acked.get(item, (0,))[0]:
                     cand.acked[item] = (seq, value)
-            elif st in ("503", "conn"):
+            elif st.startswith("5") or st == "conn":  # the page retries these
                 tries += 1
                 if st == "conn":
                     conn.close()
@@ -612,7 +621,7 @@ def main() -> None:
         with contextlib.ExitStack() as stack:
             for port in app_ports:
                 stack.enter_context(jifa_serve(url, port, args.workers, args.threads, secret))
-            stack.enter_context(nginx(args.nginx_port, app_ports))
+            nginx_errors = stack.enter_context(nginx(args.nginx_port, app_ports))
             day, people, extra = simulate(args, args.nginx_port, seeded, types)
         cands = [p.cand for p in people if p.cand is not None]
         check = _chaos.verify(url, cands)
@@ -642,6 +651,7 @@ def main() -> None:
         "replies_5xx": fivexx,
         "connection_errors": conn_errors,
         "client_errors": dict(day.status.get("client_error", {})),
+        "nginx_errors": dict(nginx_errors.most_common(5)),
         **{k: v for k, v in check.items() if k != "lost_examples"},
         "targets": {
             "answers_lost_0": check["answers_lost"] == 0,
