@@ -141,3 +141,20 @@ def test_behind_a_proxy_the_client_address_is_forwarded_but_metrics_check_the_pe
     spoof = c.get("/metrics", headers={"X-Forwarded-For": "127.0.0.1"}, environ_base=far)
     assert spoof.status_code == 404
     assert c.get("/metrics", headers={"X-Forwarded-For": "198.51.100.7"}).status_code == 200
+
+
+def test_serve_passes_keep_alive_to_gunicorn(monkeypatch):
+    from click.testing import CliRunner
+
+    from jifa.cli import serve
+
+    seen = {}
+    monkeypatch.setattr(serve.os, "execvp", lambda prog, args: seen.setdefault("args", args))
+    result = CliRunner().invoke(
+        serve.serve_cmd, ["--port", "8001", "--threads", "4", "--keep-alive", "75"]
+    )
+    assert result.exit_code == 0, result.output
+    args = seen["args"]
+    assert args[args.index("--keep-alive") + 1] == "75"
+    assert args[args.index("--worker-class") + 1] == "gthread"
+    assert args[-1] == "jifa.web.wsgi:app"
