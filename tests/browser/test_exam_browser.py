@@ -151,3 +151,37 @@ def test_page_left_open_submits_itself_at_the_deadline(phone, seed, sit, live_se
     page.wait_for_url(re.compile(r"/result$"), timeout=30000)
     attempt, _ = sit.attempt(data)
     assert attempt.status == "submitted" and attempt.score == 10
+
+
+def test_saves_resume_soon_after_a_database_outage(phone, seed, sit):
+    """503 with Retry-After (a database restarting): the page keeps the answer and
+    retries at the server's pace, not an ever longer back-off, so it is saved within
+    seconds of the server's return."""
+    data = seed()
+    page = phone
+    sit.open_paper(page, data)
+    single = data.item_ids[0]
+    outage = {"left": 5}
+
+    def away(route):
+        if outage["left"] > 0:
+            outage["left"] -= 1
+            route.fulfill(
+                status=503,
+                headers={"Retry-After": "1", "Content-Type": "application/json"},
+                body='{"ok": false, "error": {"code": "unavailable", "message": "数据库暂时不可用"}}',
+            )
+        else:
+            route.continue_()
+
+    page.route(re.compile(r".*/answers/\d+$"), away)
+    page.check(f"#q-{single} input[value=D]")
+    page.wait_for_function("document.querySelector('#save-status').dataset.state === 'offline'")
+    # five refusals at a steady 0.5-1.5 s each: saved well within 10 s (with a doubling
+    # back-off the fifth retry alone would wait 8-24 s)
+    page.wait_for_function(
+        "() => document.querySelector('#save-status').dataset.state === 'saved'", timeout=10000
+    )
+    assert outage["left"] == 0
+    _, answers = sit.attempt(data)
+    assert answers[single] == "D"

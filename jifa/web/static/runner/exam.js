@@ -103,7 +103,7 @@
       var t1 = Date.now();
       return resp.json().catch(function () { return {}; }).then(function (data) {
         if (data && data.server_time) measure(data.server_time, t0, t1);
-        return { status: resp.status, data: data };
+        return { status: resp.status, data: data, retryAfter: parseFloat(resp.headers.get("Retry-After")) };
       });
     });
   }
@@ -169,16 +169,22 @@
       } else if (res.status === 401 || res.status === 400) {
         retryLater(RETRY_LOGGED_OUT);
       } else {
-        retryLater(RETRY_SERVER);
+        retryLater(RETRY_SERVER, res.retryAfter);
       }
     }, function () {
       state.inflight = null;
       retryLater(RETRY_NETWORK);
     });
   }
-  function retryLater(reason) {
+  function retryLater(reason, retryAfter) {
     if (state.closed) return;
-    state.retryDelay = Math.min(30000, state.retryDelay ? state.retryDelay * 2 : 1000);
+    if (retryAfter > 0) {
+      // the server is briefly away (a database restart) and says when to come back:
+      // keep trying at that pace (1-5 s), so saves resume within seconds of its return
+      state.retryDelay = Math.min(5000, Math.max(1000, retryAfter * 1000));
+    } else {
+      state.retryDelay = Math.min(30000, state.retryDelay ? state.retryDelay * 2 : 1000);
+    }
     var wait = state.retryDelay * (0.5 + Math.random()); // jitter spreads reconnect bursts
     state.retryAt = Date.now() + wait;
     showRetrying(reason);
