@@ -107,7 +107,7 @@ class GeneratedPaper:
 class Shortage:
     """A cell (or knowledge point, or difficulty target) the pool cannot satisfy."""
 
-    kind: str  # cell / knowledge_point / difficulty
+    kind: str  # cell / related / knowledge_point / difficulty
     needed: int = 0
     available: int = 0
     type: str = ANY
@@ -127,6 +127,12 @@ class Shortage:
         if self.kind == "difficulty":
             return self.detail
         src = "不限来源" if self.source == ANY else names.get(self.source, self.source)
+        if self.kind == "related":
+            return (
+                f"{type_label(self.type)} × {src} × {band_label(self.band)}：需要 {self.needed} 题，"
+                f"关联题（互斥题）不能同卷，同一份试卷最多只能从中选出 {self.available} 题，"
+                f"缺 {self.short_by} 题。"
+            )
         return (
             f"{type_label(self.type)} × {src} × {band_label(self.band)}：需要 {self.needed} 题，"
             f"题库仅有 {self.available} 题，缺 {self.short_by} 题。"
