@@ -212,9 +212,7 @@ def related_summary(session: Session) -> dict:
     by_origin: dict[str, int] = defaultdict(int)
     by_reason: dict[str, int] = defaultdict(int)
     total = 0
-    for origin, reason in session.execute(
-        select(RelatedQuestion.origin, RelatedQuestion.reason)
-    ):
+    for origin, reason in session.execute(select(RelatedQuestion.origin, RelatedQuestion.reason)):
         by_origin[origin] += 1
         by_reason[reason] += 1
         total += 1

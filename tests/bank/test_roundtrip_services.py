@@ -14,6 +14,7 @@ from question_bank.models import (
     KnowledgePoint,
     Question,
     QuestionVersion,
+    RelatedQuestion,
     version_knowledge_points,
 )
 from question_bank.rows import version_content
@@ -25,7 +26,6 @@ from question_bank.services import (
     retire_question,
     search_questions,
 )
-from question_bank.models import RelatedQuestion
 from question_bank.template import EXPORT_HEADERS
 
 from .conftest import xlsx
