@@ -112,7 +112,9 @@ def test_cohort_keeps_pairs_apart_with_parallel_forms_and_knowledge_points():
     for i in range(1, 61):
         kps = ("留置",) if i % 10 == 0 else ()
         pool.append(
-            PoolItem.from_version(i, "single", "ab"[i % 2], 1 + i % 5, _opts(4), knowledge_points=kps)
+            PoolItem.from_version(
+                i, "single", "ab"[i % 2], 1 + i % 5, _opts(4), knowledge_points=kps
+            )
         )
     # dense relations: each question related to its neighbours and every kp question
     # related to the next one
