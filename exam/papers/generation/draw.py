@@ -50,9 +50,11 @@ def _draw_apart(plan: Plan, layout: list[Cell], rng: random.Random) -> list[list
     among the cell's questions that are neither on the paper nor related to one on it
     (rejection first, then the free list). ``None`` when relations leave a cell short
     for this paper (the caller draws again)."""
-    conflicts = plan.conflicts
+    conflicts_get = plan.conflicts.get
     used: set[int] = set()
+    used_add = used.add
     blocked: dict[int, int] = {}
+    blocked_get = blocked.get
     picks: list[list[PoolItem]] = []
     rnd = rng.random
     sections = plan.blueprint.sections
@@ -61,18 +63,21 @@ def _draw_apart(plan: Plan, layout: list[Cell], rng: random.Random) -> list[list
         n = len(items)
         k = cell.count
         chosen: list[PoolItem] = []
-        tries = 0
-        limit = 3 * k + 8
-        while len(chosen) < k and tries < limit and n:
-            tries += 1
+        taken = 0
+        tries = 3 * k + 8 if n else 0
+        while taken < k and tries:
+            tries -= 1
             it = items[int(rnd() * n)]
             vid = it.version_id
             if vid in used or vid in blocked:
                 continue
             chosen.append(it)
-            used.add(vid)
-            for other in conflicts.get(vid, ()):
-                blocked[other] = blocked.get(other, 0) + 1
+            taken += 1
+            used_add(vid)
+            related = conflicts_get(vid)
+            if related:
+                for other in related:
+                    blocked[other] = blocked_get(other, 0) + 1
         if len(chosen) < k:
             if sum(1 for it in items if it.version_id not in used) < k - len(chosen):
                 raise GenerationFailed(
@@ -90,9 +95,9 @@ def _draw_apart(plan: Plan, layout: list[Cell], rng: random.Random) -> list[list
                 it = free[int(rnd() * len(free))]
                 vid = it.version_id
                 chosen.append(it)
-                used.add(vid)
-                for other in conflicts.get(vid, ()):
-                    blocked[other] = blocked.get(other, 0) + 1
+                used_add(vid)
+                for other in conflicts_get(vid, ()):
+                    blocked[other] = blocked_get(other, 0) + 1
                 free = [f for f in free if f.version_id not in used and f.version_id not in blocked]
         picks.append(chosen)
     return picks
