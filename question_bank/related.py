@@ -208,15 +208,30 @@ def list_related(
 
 
 def related_summary(session: Session) -> dict:
-    """Counts of stored pairs by origin and by reason."""
+    """Counts of stored pairs: distinct pairs, and rows by origin and by reason (a pair
+    found for two reasons is one row per reason)."""
     by_origin: dict[str, int] = defaultdict(int)
     by_reason: dict[str, int] = defaultdict(int)
-    total = 0
-    for origin, reason in session.execute(select(RelatedQuestion.origin, RelatedQuestion.reason)):
+    pairs: set[tuple[int, int]] = set()
+    rows = 0
+    for a, b, origin, reason in session.execute(
+        select(
+            RelatedQuestion.question_a_id,
+            RelatedQuestion.question_b_id,
+            RelatedQuestion.origin,
+            RelatedQuestion.reason,
+        )
+    ):
+        pairs.add((a, b))
         by_origin[origin] += 1
         by_reason[reason] += 1
-        total += 1
-    return {"pairs": total, "by_origin": dict(by_origin), "by_reason": dict(by_reason)}
+        rows += 1
+    return {
+        "pairs": len(pairs),
+        "rows": rows,
+        "by_origin": dict(by_origin),
+        "by_reason": dict(by_reason),
+    }
 
 
 def pairs_of(session: Session, question_id: int) -> list[PairRow]:
