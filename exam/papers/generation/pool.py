@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import random
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -13,30 +12,15 @@ from typing import NamedTuple
 from core.errors import InvalidInput
 from exam.papers.spec import ANY, band_label, type_label
 from question_bank import kinds
-
-# Options that refer to all the others and must stay in place at the end.
-_PINNED = re.compile(
-    r"^\s*(以上|上述|前述)(选项|各项|答案|说法|情形|几项|三项|四项)?"
-    r"(都|均|全|皆|全部)?(对|正确|是|不对|不正确|错误|不是|非|符合|不符合|可以|不可以)"
-    r"|^\s*(以上|上述)(都|均|全部|皆)(不)?(选|对|正确)"
-    r"|^\s*(都|均|全)(不)?(对|正确)\s*$"
-    r"|^\s*(以上|上述)皆非"
-)
-# Options such as "A和B" refer to other options by letter: such questions keep their order.
-_LETTER_REF = re.compile(r"(?<![A-Za-z])[A-H]\s*(项|选项)?\s*[和与及、,，+]\s*[A-H](?![A-Za-z])")
+from question_bank.options import pinned_option_keys as _pinned_option_keys
 
 
 def pinned_option_keys(options: Sequence[Mapping]) -> tuple[str, ...] | None:
     """Keys of options that must stay last (authored order); ``None`` when the options
-    refer to each other by letter and must not be shuffled at all."""
-    pinned = []
-    for opt in options:
-        text = str(opt.get("text") or "")
-        if _LETTER_REF.search(text):
-            return None
-        if _PINNED.search(text):
-            pinned.append(str(opt["key"]))
-    return tuple(pinned)
+    refer to each other by letter and must not be shuffled at all. The rule is
+    ``question_bank.options``' (以上都对, 以上三种情形都要求…, 都不对, 均不正确, "A和B" …),
+    the one bank lint checks the authored order with."""
+    return _pinned_option_keys(options)
 
 
 @dataclass(frozen=True, slots=True)
