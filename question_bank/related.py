@@ -31,10 +31,12 @@ from question_bank.models import (
 from question_bank.relations import GIVES_AWAY, RelationIndex, RelItem
 
 __all__ = [
+    "PairPage",
     "PairRow",
     "pairs_of",
     "question_pairs",
     "refresh_relations",
+    "related_page",
     "related_summary",
     "list_related",
 ]
@@ -205,6 +207,32 @@ def list_related(
     if reason:
         stmt = stmt.where(RelatedQuestion.reason == reason)
     return [PairRow(*row) for row in session.execute(stmt)]
+
+
+@dataclass(frozen=True)
+class PairPage:
+    rows: list[PairRow]
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+
+def related_page(
+    session: Session,
+    *,
+    code: str | None = None,
+    reason: str | None = None,
+    page: int = 1,
+    per_page: int = 20,
+) -> PairPage:
+    """One page of ``list_related`` (the bank's related page)."""
+    rows = list_related(session, code=code, reason=reason)
+    start = (max(1, page) - 1) * per_page
+    return PairPage(rows[start : start + per_page], len(rows), max(1, page), per_page)
 
 
 def related_summary(session: Session) -> dict:

@@ -147,9 +147,13 @@ def related_list():
     if reason and reason not in RELATION_REASON_LABELS:
         raise InvalidInput("未知的关联原因。")
     code = (request.args.get("code") or "").strip() or None
+    page = related.related_page(
+        db(), code=code, reason=reason, page=_int_arg("page", 1, 100000) or 1
+    )
     return render_template(
         "bank/related.html",
-        pairs=related.list_related(db(), code=code, reason=reason),
+        page=page,
+        args={k: v for k, v in request.args.items() if k != "page" and v},
         summary=related.related_summary(db()),
         reason=reason,
         code=code,
