@@ -97,3 +97,16 @@ def test_pool_loading_maps_pairs_to_versions(session, import_bytes):
     ids = {p.version_id for p in pool}
     assert pairs and all(a < b and a in ids and b in ids for a, b in pairs)
     assert len(EXPORT_HEADERS) == len(TEMPLATE_HEADERS) + 1
+
+
+def test_cli_lists_pairs(runner, session, import_bytes):
+    import json
+
+    report = import_bytes(xlsx({"题库": ROWS}))
+    result = runner.invoke(["bank", "related", "--json", "--reason", "exclusion_group"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["by_origin"]["manual"] == 1
+    assert [(r["a"], r["b"]) for r in data["rows_listed"]] == [tuple(report.codes[2:4])]
+    text = runner.invoke(["bank", "related", "--refresh"]).output
+    assert "互斥组 1" in text and report.codes[0] in text
