@@ -227,7 +227,16 @@ def test_check_names_cells_relations_make_short_and_generation_keeps_pairs_apart
     from exam.papers import blueprints as bps
     from question_bank.related import refresh_relations
 
-    versions = [make_question(type="single", source="criminal_law", difficulty=3) for _ in range(4)]
+    stems = (
+        "贪污罪的主体是（ ）",
+        "受贿数额较大的（ ）",
+        "行贿罪的追诉期限（ ）",
+        "挪用公款归个人使用（ ）",
+    )
+    versions = [
+        make_question(type="single", source="criminal_law", difficulty=3, stem=stem)
+        for stem in stems
+    ]
     for v in versions[:3]:
         v.question.exclusion_group = "同一条文"
     refresh_relations(session)
