@@ -293,8 +293,10 @@ def _canonical_numbers(folded: str) -> str:
     return _NUMBER.sub(replace, folded)
 
 
+@functools.lru_cache(maxsize=65536)
 def canonical(text: str) -> str:
-    """The comparison form of an answer (see the module docstring)."""
+    """The comparison form of an answer (see the module docstring); memoized (keys and
+    common responses recur across an exam's attempts)."""
     return _canonical_numbers(_fold_keeping_numeric_marks(text))
 
 
