@@ -1,6 +1,6 @@
 """related questions (互斥/关联题), exclusion groups and answer synonyms
 
-Revision ID: 0004_related_questions
+Revision ID: 0003_related_questions
 Revises: 0002
 Create Date: 2026-11-29
 """
@@ -10,7 +10,7 @@ from alembic import op
 
 import core.db
 
-revision = "0004_related_questions"
+revision = "0003_related_questions"
 down_revision = "0002"
 branch_labels = None
 depends_on = None
