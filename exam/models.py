@@ -272,8 +272,22 @@ class Answer(Base):
     paper_item: Mapped[PaperItem] = relationship()
 
 
+class IntegrityKind(enum.StrEnum):
+    """What counts as an integrity event. Reloading, moving within the exam and the
+    browser restoring a tab are not: they are never stored as events."""
+
+    left_page = "left_page"  # the page was hidden or lost focus for more than a few seconds
+    second_device = "takeover"  # another browser resumed the attempt (a second device)
+    paste = "paste"  # text pasted into a fill-in
+
+
+#: the kinds the monitor counts (rows of other kinds, from older versions, are not)
+INTEGRITY_KINDS = frozenset(k.value for k in IntegrityKind)
+
+
 class IntegrityEvent(Base):
-    """Evidence for review (focus loss, paste, takeover); never changes a score."""
+    """Evidence for review (leaving the page, a second device, paste into a fill-in);
+    never changes a score."""
 
     __tablename__ = "integrity_events"
 
@@ -281,7 +295,7 @@ class IntegrityEvent(Base):
     attempt_id: Mapped[int] = mapped_column(
         ForeignKey("attempts.id", ondelete="CASCADE"), index=True
     )
-    #: focus_lost / page_hidden / paste / takeover / ...
+    #: an ``IntegrityKind`` (older rows may hold focus_lost / page_hidden / resume)
     kind: Mapped[str] = mapped_column(String(40))
     at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     ip: Mapped[str | None] = mapped_column(String(64))

@@ -59,7 +59,9 @@ def test_0006_keeps_every_row_on_sqlite(tmp_path):
     command.downgrade(alembic_config(url), "0002")
     assert _count(path, "integrity_events") == 1
     with sqlite3.connect(path) as conn:
-        assert conn.execute("SELECT submitted_by, review_policy FROM attempts, exams").fetchone() == (
+        assert conn.execute(
+            "SELECT submitted_by, review_policy FROM attempts, exams"
+        ).fetchone() == (
             "auto",
             "after_close",
         )
