@@ -15,10 +15,10 @@ from core.org.models import Person
 from core.org.services import unit_full_names
 from exam.admin.access import participants_in_scope
 from exam.models import (
+    INTEGRITY_KINDS,
     Answer,
     Attempt,
     AttemptStatus,
-    INTEGRITY_KINDS,
     Exam,
     IntegrityEvent,
     Paper,

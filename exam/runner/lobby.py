@@ -101,9 +101,7 @@ def exams_for_person(session: Session, person_id: int, now: dt.datetime) -> list
             continue
         current = next((a for a in mine if a.status == IN_PROGRESS), None)
         entries.append(
-            LobbyEntry(
-                exam, participant, len(mine), current, mine[-1] if mine else None, now, mine
-            )
+            LobbyEntry(exam, participant, len(mine), current, mine[-1] if mine else None, now, mine)
         )
     return entries
 

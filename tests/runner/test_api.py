@@ -210,8 +210,12 @@ def test_integrity_events_and_takeover(client, started, session):
         assert _event(client, aid, token, kind).get_json()["recorded"] is False
     assert _event(client, aid, token, "left_page", {"seconds": 4.9}).get_json()["recorded"] is False
     # paste counts only into a fill-in of this paper
-    assert _event(client, aid, token, "paste", {"question_id": single}).get_json()["recorded"] is False
-    assert _event(client, aid, token, "paste", {"question_id": 10**6}).get_json()["recorded"] is False
+    assert (
+        _event(client, aid, token, "paste", {"question_id": single}).get_json()["recorded"] is False
+    )
+    assert (
+        _event(client, aid, token, "paste", {"question_id": 10**6}).get_json()["recorded"] is False
+    )
     assert _event(client, aid, token, "paste", {"question_id": fill}, **ua).get_json()["recorded"]
     left = _event(client, aid, token, "left_page", {"seconds": 12.5, "how": "hidden"})
     assert left.get_json()["recorded"] is True
