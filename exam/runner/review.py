@@ -42,6 +42,13 @@ ENDED_BY_TEXT = {
     SubmittedBy.admin.value: "已由考试管理员交卷。",
     SubmittedBy.offline.value: "答题卡已录入。",
 }
+#: the same, short (score sheet, lobby)
+ENDED_BY_LABEL = {
+    SubmittedBy.candidate.value: "考生交卷",
+    SubmittedBy.timeout.value: "作答时间到，系统自动交卷",
+    SubmittedBy.admin.value: "管理员交卷",
+    SubmittedBy.offline.value: "答题卡录入",
+}
 NO_SOURCE = "未标注法规"
 
 
@@ -178,6 +185,7 @@ def result_details(session: Session, attempt: Attempt, now: dt.datetime) -> dict
     only, never the key."""
     data = result_payload(attempt, now)
     data["ended_by"] = ENDED_BY_TEXT.get(attempt.submitted_by or "", "已交卷。")
+    data["ended_by_label"] = ENDED_BY_LABEL.get(attempt.submitted_by or "", "已交卷")
     data["timed_out"] = attempt.submitted_by == SubmittedBy.timeout.value
     data["time_used"] = time_used(attempt)
     data["review_note"] = "" if data["review_available"] else review_note(attempt.exam, now)
