@@ -9,10 +9,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.accounts.scope import Scope, require_unit
+from core.errors import NotFound
 from core.excel import SheetSpec
 from core.org.models import RANK_LABELS, OrgUnit, Person, Rank
 from core.org.services import full_name, unit_full_names
-from exam.admin.access import participants_in_scope
+from exam.admin.access import participant_in_scope, participants_in_scope
 from exam.models import Attempt, AttemptStatus, Exam
 
 RESULT_HEADERS = [
@@ -200,3 +201,20 @@ def person_history(session: Session, person: Person, *, scope: Scope) -> list[di
         }
         for a, e in rows
     ]
+
+
+def best_attempt(session: Session, exam: Exam, person: Person, *, scope: Scope) -> Attempt:
+    """The person's best submitted attempt (the one the results list), for their score
+    sheet; ``NotFound`` outside the scope or without a submitted attempt."""
+    participant_in_scope(session, exam, person, scope)
+    submitted = session.scalars(
+        select(Attempt).where(
+            Attempt.exam_id == exam.id,
+            Attempt.person_id == person.id,
+            Attempt.status == AttemptStatus.submitted.value,
+        )
+    ).all()
+    best = max(submitted, key=lambda a: (a.score or 0, -a.attempt_no), default=None)
+    if best is None:
+        raise NotFound(f"{person.person_no} 尚无已交卷的作答。")
+    return best

@@ -272,3 +272,32 @@ def test_every_kind_gives_a_review_view():
         [" 留置 ", None], ItemKey("fill_blank", [["留置"], ["十日"]], 10), []
     )
     assert [(b.given, b.ok) for b in fill.blanks] == [(" 留置 ", True), ("", False)]
+
+
+def test_admin_prints_a_candidates_score_sheet_within_scope(
+    client, login, build_sitting, clock, session, make_person, make_unit
+):
+    from core.accounts.services import ensure_account, grant_role
+
+    s = _sit(client, login, build_sitting, result_policy="hidden")
+    _submit(client, s.aid, s.token)
+    client.post("/logout", data={"csrf_token": s.token})
+    url = f"/admin/exams/{s.exam.id}/score-sheet/{s.person.person_no}"
+
+    def staff(role, unit=None):
+        person = make_person(password=PASSWORD)
+        grant_role(session, ensure_account(session, person), role, unit)
+        session.flush()
+        return person
+
+    outsider = staff("unit_admin", make_unit())
+    login(outsider.person_no, PASSWORD)
+    assert client.get(url).status_code == 404  # not in their subtree
+    admin = staff("admin")
+    login(admin.person_no, PASSWORD)
+    page = client.get(url)
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200  # staff see it whatever the candidate's result policy
+    assert s.person.name in html and 'id="sheet-score">25</strong>' in html
+    results = client.get(f"/admin/exams/{s.exam.id}/results").get_data(as_text=True)
+    assert url in results
