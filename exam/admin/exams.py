@@ -296,10 +296,20 @@ def release_review(
     session: Session, exam: Exam, *, scope: Scope, actor: Actor | None, now: dt.datetime
 ) -> Exam:
     """公布答案: open the review (key, explanation, article text) of every submitted
-    attempt at once, whatever the review policy. Audited; releasing twice is refused."""
+    attempt at once, whatever the review policy. Audited; refused twice, and while a
+    candidate is still within their time (the key would reach them through others)."""
     require_manage(exam, scope, "只有主办单位的管理员可以公布答案。")
     if exam.review_released_at is not None:
         raise Conflict("答案已经公布。")
+    sitting = session.scalar(
+        select(func.count()).where(
+            Attempt.exam_id == exam.id,
+            Attempt.status == AttemptStatus.in_progress.value,
+            Attempt.deadline_at > now,
+        )
+    )
+    if sitting:
+        raise Conflict(f"仍有 {sitting} 名考生正在作答，请待其交卷后再公布答案。")
     exam.review_released_at = now
     session.flush()
     record(

@@ -146,6 +146,8 @@ def test_release_by_hand_opens_at_once_and_is_audited(
     client, login, build_sitting, clock, session, policy
 ):
     s = _sit(client, login, build_sitting, review_policy=policy)
+    with pytest.raises(Conflict, match="正在作答"):  # the key would reach a sitting candidate
+        release_review(session, s.exam, scope=CONSOLE, actor=None, now=clock.now)
     _submit(client, s.aid, s.token)
     clock.now = s.exam.closes_at + dt.timedelta(days=1)  # the close alone never opens it
     result = client.get(f"/exam/attempt/{s.aid}/result").get_data(as_text=True)
