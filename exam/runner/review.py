@@ -252,7 +252,8 @@ def review_payload(
         _reviewed_item(session, item, answer_key, answers.get(item.id), spec)
         for item, answer_key in rows
     ]
-    wrong = [q for q in questions if not q["is_correct"]]
+    # a question whose key is held back (``withheld``) is neither right nor wrong here
+    wrong = [q for q in questions if not q["is_correct"] and not q.get("withheld")]
     return {
         **result_payload(attempt, now),
         "total": len(questions),
