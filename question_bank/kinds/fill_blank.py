@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from dataclasses import replace
 
 from question_bank.kinds.base import (
     BLANK,
@@ -18,7 +19,6 @@ from question_bank.kinds.base import (
     PARTIAL,
     WRONG,
     Authored,
-    ItemKey,
     ItemResult,
     Kind,
     ReviewBlank,
@@ -143,7 +143,7 @@ class FillBlank(Kind):
         for i, accepted in enumerate(self.key_displayed(key)):
             mine = given[i] if i < len(given) and isinstance(given[i], str) else ""
             # each blank judged by ``check`` itself, so the review agrees with the marks
-            one = ItemKey(type=self.code, answer=[accepted], points=1.0)
+            one = replace(key, answer=[accepted], points=1.0)
             ok = bool(mine.strip()) and self.check([mine], one).is_correct
             blanks.append(ReviewBlank(i + 1, mine, tuple(str(a) for a in accepted), ok))
         return ReviewView((), tuple(blanks), view.response_text, view.key_text)

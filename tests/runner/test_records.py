@@ -52,7 +52,7 @@ def _sit(client, login, build_sitting, person=None, **exam_fields):
         "single": "B",  # authored A: right
         "multiple": ["A", "B"],  # authored B, A: wrong (key B, D)
         "true_false": True,  # right
-        "fill_blank": ["留置措施", "十天"],  # first right, second wrong
+        "fill_blank": ["留置措施", "三日"],  # first right, second wrong
     }
     for seq, (typ, answer) in enumerate(answers.items(), start=1):
         assert _save(client, s.aid, s.items[typ].id, answer, seq, s.token).status_code == 200
