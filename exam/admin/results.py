@@ -15,6 +15,7 @@ from core.org.models import RANK_LABELS, OrgUnit, Person, Rank
 from core.org.services import full_name, unit_full_names
 from exam.admin.access import participant_in_scope, participants_in_scope
 from exam.models import Attempt, AttemptStatus, Exam
+from exam.runner.review import ENDED_BY_LABEL
 
 RESULT_HEADERS = [
     "人员编号",
@@ -27,6 +28,7 @@ RESULT_HEADERS = [
     "是否及格",
     "交卷时间",
     "作答次数",
+    "交卷方式",
 ]
 UNIT_RESULT_HEADERS = [
     "单位",
@@ -77,6 +79,8 @@ def results(session: Session, exam: Exam, *, scope: Scope, unit: OrgUnit | None 
                 "passed": best.passed if best else None,
                 "submitted_at": best.submitted_at if best else None,
                 "attempts": len(attempts),
+                # how the attempt counted here ended: 考生交卷 / 作答时间到，系统自动交卷 ...
+                "ended_by": ENDED_BY_LABEL.get(best.submitted_by or "", "") if best else "",
             }
         )
     return {"rows": rows, "units": _unit_summaries(rows), "summary": _summary(rows)}
@@ -142,6 +146,7 @@ def results_sheets(exam: Exam, data: dict) -> list[SheetSpec]:
             None if r["passed"] is None else ("是" if r["passed"] else "否"),
             _fmt_time(r["submitted_at"]),
             r["attempts"],
+            r["ended_by"] or None,
         ]
         for r in data["rows"]
     ]

@@ -303,3 +303,26 @@ def test_admin_prints_a_candidates_score_sheet_within_scope(
     assert s.person.name in html and 'id="sheet-score">25</strong>' in html
     results = client.get(f"/admin/exams/{s.exam.id}/results").get_data(as_text=True)
     assert url in results
+
+
+def test_results_and_their_workbook_say_how_each_attempt_ended(
+    client, login, build_sitting, clock, session
+):
+    import io
+
+    from openpyxl import load_workbook
+
+    from core.excel import workbook_bytes
+    from exam.admin import results
+
+    s = _sit(client, login, build_sitting)
+    clock.advance(minutes=45)
+    client.get(f"/exam/attempt/{s.aid}/result")  # finalised on access: a time-out
+    data = results.results(session, s.exam, scope=CONSOLE)
+    assert data["rows"][0]["ended_by"] == "作答时间到，系统自动交卷"
+    wb = load_workbook(io.BytesIO(workbook_bytes(results.results_sheets(s.exam, data))))
+    sheet = wb["考生成绩"]
+    header = [c.value for c in sheet[1]]
+    assert (
+        header[-1] == "交卷方式" and sheet.cell(2, len(header)).value == "作答时间到，系统自动交卷"
+    )
