@@ -71,12 +71,18 @@
     try { window.localStorage.setItem(key, JSON.stringify(value)); return true; } catch (e) { return false; /* private mode */ }
   }
   function clientToken() {
+    // this browser's identity for the attempt: a new one on reload would be reported
+    // as a second device, so where localStorage is refused the tab's sessionStorage
+    // keeps it (it survives a reload and a restored tab)
     var t = lsGet(LS_TOKEN, null);
+    if (!t) { try { t = window.sessionStorage.getItem(LS_TOKEN); } catch (e) { t = null; } }
     if (!t) {
       var bytes = new Uint8Array(16);
       (window.crypto || window.msCrypto).getRandomValues(bytes);
       t = Array.prototype.map.call(bytes, function (b) { return ("0" + b.toString(16)).slice(-2); }).join("");
-      lsSet(LS_TOKEN, t);
+      if (!lsSet(LS_TOKEN, t)) {
+        try { window.sessionStorage.setItem(LS_TOKEN, t); } catch (e) { /* kept for this page only */ }
+      }
     }
     return t;
   }
