@@ -1,4 +1,4 @@
-"""Migration 0006_records on SQLite recreates ``exams`` (a new CHECK on the review
+"""Migration 0004_records on SQLite recreates ``exams`` (a new CHECK on the review
 policy): the rows that reference exams, and the rows that cascade from attempts, must
 all survive, and attempts ended by the clock become ``timeout``."""
 
@@ -36,7 +36,7 @@ def _count(path, table):
         return conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
 
 
-def test_0006_keeps_every_row_on_sqlite(tmp_path):
+def test_0004_records_keeps_every_row_on_sqlite(tmp_path):
     path = tmp_path / "m.sqlite3"
     url = f"sqlite:///{path}"
     upgrade(url, "0002")

@@ -1,8 +1,8 @@
 """records that tell the truth: review policies after submission and by hand, the
 release time of 公布答案, attempts ended by the clock stored as ``timeout``
 
-Revision ID: 0006_records
-Revises: 0002
+Revision ID: 0004_records
+Revises: 0003_related_questions
 Create Date: 2026-11-29
 """
 
@@ -11,8 +11,8 @@ from alembic import op
 
 import core.db
 
-revision = "0006_records"
-down_revision = "0002"
+revision = "0004_records"
+down_revision = "0003_related_questions"
 branch_labels = None
 depends_on = None
 
