@@ -39,3 +39,9 @@ class Conflict(DomainError):
 
 class TooManyRequests(DomainError):
     status = 429
+
+
+class PayloadTooLarge(DomainError):
+    """An upload beyond the limits (its size, or its size once unpacked)."""
+
+    status = 413

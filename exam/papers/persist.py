@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable, Sequence
 from sqlalchemy import delete, exists, func, insert, select
 from sqlalchemy.orm import Session
 
+from core.accounts.scope import CONSOLE, Scope
 from core.audit import Actor, record
 from core.errors import Conflict, InvalidInput, NotFound
 from exam.models import (
@@ -397,15 +398,29 @@ def paper_for(session: Session, exam: Exam, person_id: int) -> Paper:
     return paper
 
 
-def paper_counts(session: Session, exam: Exam) -> dict:
+def paper_counts(session: Session, exam: Exam, scope: Scope = CONSOLE) -> dict:
+    """Participants, papers and attempts of ``exam``, counting only the people enrolled
+    for a unit in ``scope``."""
+    in_scope = scope.unit_filter(Participant.unit_id)
     return {
         "participants": session.scalar(
-            select(func.count()).select_from(Participant).where(Participant.exam_id == exam.id)
+            select(func.count())
+            .select_from(Participant)
+            .where(Participant.exam_id == exam.id, in_scope)
         ),
         "papers": session.scalar(
-            select(func.count()).select_from(Paper).where(Paper.exam_id == exam.id)
+            select(func.count())
+            .select_from(Paper)
+            .join(
+                Participant,
+                (Participant.exam_id == Paper.exam_id)
+                & (Participant.person_id == Paper.person_id),
+            )
+            .where(Paper.exam_id == exam.id, in_scope)
         ),
         "attempts": session.scalar(
-            select(func.count()).select_from(Attempt).where(Attempt.exam_id == exam.id)
+            select(func.count())
+            .select_from(Attempt)
+            .where(Attempt.exam_id == exam.id, scope.unit_filter(Attempt.unit_id))
         ),
     }

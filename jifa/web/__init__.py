@@ -82,4 +82,4 @@ def _stack(app: Flask) -> None:
         lean = AutosaveApp(tokens, app.extensions["jifa_sessions"].kw["bind"], app.logger)
         app.extensions["jifa_autosave"] = lean
         inner = DispatcherMiddleware(inner, {MOUNT: lean})
-    app.wsgi_app = Edge(inner)  # type: ignore[method-assign]
+    app.wsgi_app = Edge(inner, secure=bool(app.config["SECURE_COOKIES"]))  # type: ignore[method-assign]

@@ -64,3 +64,14 @@ def _close(_exc):
 
 def is_api_request() -> bool:
     return request.path.startswith("/api/")
+
+
+def end_reads() -> None:
+    """End the request's transaction before a slow step that needs no database
+    (parsing an upload). On SQLite every transaction holds the write lock from its
+    first statement (``BEGIN IMMEDIATE``), so other requests would wait for the whole
+    parse. Call it only before anything was written; the next statement begins a new
+    transaction, committed as usual at the end of the request."""
+    session: Session | None = g.get("db_session")
+    if session is not None:
+        session.commit()

@@ -15,11 +15,11 @@ from flask import Blueprint, g, request, send_file
 
 from core.accounts import scope as scopes
 from core.accounts.models import ROLE_LABELS
-from core.errors import InvalidInput
+from core.errors import InvalidInput, PayloadTooLarge
 from core.org.models import RANK_LABELS, OrgUnit, Person
 from exam.admin import exams
 from jifa.web.access import current_scope
-from jifa.web.database import db
+from jifa.web.database import db, end_reads
 
 bp = Blueprint("admin", __name__, template_folder="templates", url_prefix="/admin")
 api = Blueprint("admin_api", __name__, url_prefix="/api/v1/admin")
@@ -65,7 +65,8 @@ def upload() -> tuple[bytes, str]:
         raise InvalidInput("请选择要上传的文件（.xlsx 或 .csv）。")
     data = f.read(MAX_UPLOAD + 1)
     if len(data) > MAX_UPLOAD:
-        raise InvalidInput("文件过大（上限 20 MB）。")
+        raise PayloadTooLarge("文件过大（上限 20 MB）。")
+    end_reads()  # the import parses before it writes: no write lock held meanwhile
     return data, f.filename
 
 
