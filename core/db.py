@@ -207,6 +207,14 @@ class _LockRequest:
         self.error: OSError | None = None
 
 
+def _create_private(path: str) -> None:
+    """Create ``path`` readable by its owner only (0600) if it does not exist yet: the
+    database holds password hashes and answers; SQLite gives its WAL and shared-memory
+    files the main file's permissions."""
+    with suppress(FileExistsError):
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+
+
 def make_engine(url: str, **kwargs) -> Engine:
     """Create an engine; SQLite gets WAL, foreign keys, a busy timeout and explicit
     ``BEGIN IMMEDIATE`` transactions queued on a file lock (see ``_QueuedConnection``)."""
@@ -216,6 +224,8 @@ def make_engine(url: str, **kwargs) -> Engine:
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
             lock_path = f"{parsed.database}.lock"
+            _create_private(parsed.database)
+            _create_private(lock_path)
         connect_args = kwargs.setdefault("connect_args", {})
         connect_args.setdefault("timeout", 30)
         connect_args.setdefault("factory", _QueuedConnection)

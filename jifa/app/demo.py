@@ -166,6 +166,15 @@ def _load_logins(session: Session, units: dict[str, OrgUnit]) -> None:
         set_password(session, account, DEMO_PASSWORD)
 
 
+#: the staff logins of the demo
+DEMO_STAFF = ("A0001", "A0002", "A0003")
+
+
+def demo_person_nos() -> list[str]:
+    """Person numbers of every demo login (staff and candidates)."""
+    return sorted({*DEMO_STAFF, *(login.person_no for login in DEMO_LOGINS)})
+
+
 def demo_logins(session: Session) -> list[dict]:
     out = []
     for login in DEMO_LOGINS:

@@ -274,8 +274,8 @@ def exam_print(app, exam: str, unit_code: str | None, out_dir: Path, key: bool) 
 @pass_ctx
 def exam_export(app, exam: str, out_file: Path, unit_code: str | None) -> None:
     """Export papers, keys and a blank answer sheet to Excel."""
-    from core.excel import write_workbook
     from core.accounts.scope import CONSOLE
+    from core.excel import write_workbook
     from exam.papers.persist import get_exam
     from exam.papers.printable import export_sheets, papers_for_output
 

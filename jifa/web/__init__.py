@@ -23,6 +23,9 @@ csrf = CSRFProtect()
 
 def create_app(config: dict | None = None) -> Flask:
     settings = load_config(config)
+    from jifa.app.safety import check_environment
+
+    check_environment(settings)  # production: no default or generated secret key
     app = Flask(__name__, instance_path=str(settings["INSTANCE_PATH"]))
     app.config.update(settings)
     app.config.update(
@@ -39,6 +42,9 @@ def create_app(config: dict | None = None) -> Flask:
         JSON_AS_ASCII=False,
     )
     app.json.ensure_ascii = False
+    from jifa.web.converters import BoundedIntegerConverter
+
+    app.url_map.converters["int"] = BoundedIntegerConverter
 
     from jifa.web import database, errors
 
@@ -77,9 +83,16 @@ def _stack(app: Flask) -> None:
     from jifa.web.runner.autosave import MOUNT, AutosaveApp, AutosaveTokens
 
     inner = app.wsgi_app
+    proxies = int(app.config.get("TRUSTED_PROXIES") or 0)
     if app.config["FAST_AUTOSAVE"]:
         tokens = AutosaveTokens(app.secret_key, int(app.permanent_session_lifetime.total_seconds()))
         lean = AutosaveApp(tokens, app.extensions["jifa_sessions"].kw["bind"], app.logger)
         app.extensions["jifa_autosave"] = lean
         inner = DispatcherMiddleware(inner, {MOUNT: lean})
+    if proxies > 0:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        # the client's address and scheme from the trusted proxies' X-Forwarded-*
+        # headers, for both apps (throttling, audit, the access log)
+        inner = ProxyFix(inner, x_for=proxies, x_proto=proxies)
     app.wsgi_app = Edge(inner, secure=bool(app.config["SECURE_COOKIES"]))  # type: ignore[method-assign]

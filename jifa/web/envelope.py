@@ -51,6 +51,22 @@ INTEGRITY_CONFLICT = "数据已被其他操作修改，请刷新后重试。"
 DATABASE_UNAVAILABLE = "数据库繁忙或暂时不可用，本次操作未保存，请稍后重试。"
 
 
+#: seconds a client should wait after a 503 (the database busy or away)
+RETRY_AFTER_UNAVAILABLE = 5
+#: seconds after a 429 without a more precise figure
+RETRY_AFTER_THROTTLED = 60
+
+
+def retry_headers(status: int, seconds: int | None = None) -> list[tuple[str, str]]:
+    """The ``Retry-After`` header every 429 and 503 carries (both WSGI apps), so that
+    clients and proxies back off; nothing for other statuses."""
+    if status == 429:
+        return [("Retry-After", str(max(1, int(seconds or RETRY_AFTER_THROTTLED))))]
+    if status == 503:
+        return [("Retry-After", str(max(1, int(seconds or RETRY_AFTER_UNAVAILABLE))))]
+    return []
+
+
 def error_body(status: int, message: str | None = None, details: object = None) -> dict:
     error: dict = {
         "code": CODES.get(status, "error"),

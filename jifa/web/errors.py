@@ -3,7 +3,7 @@ envelope ``{"ok": false, "error": {"code", "message", "details"}}`` for ``/api/`
 
 from __future__ import annotations
 
-from flask import Flask, current_app, render_template
+from flask import Flask, current_app, render_template, request
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import IntegrityError, OperationalError
 from werkzeug.exceptions import HTTPException
@@ -17,6 +17,7 @@ from jifa.web.envelope import (
     MESSAGES,
     encode,
     error_body,
+    retry_headers,
 )
 
 
@@ -25,18 +26,25 @@ def json_reply(body: dict, status: int = 200):
     return current_app.response_class(encode(body), status=status, mimetype="application/json")
 
 
-def error_response(status: int, message: str | None = None, details: object = None):
+def error_response(
+    status: int, message: str | None = None, details: object = None, retry_after: int | None = None
+):
     message = message or MESSAGES.get(status, "出错了。")
     if is_api_request():
-        return json_reply(error_body(status, message, details), status)
-    html = render_template("errors/error.html", status=status, message=message, details=details)
-    return html, status
+        response = json_reply(error_body(status, message, details), status)
+    else:
+        html = render_template("errors/error.html", status=status, message=message, details=details)
+        response = current_app.make_response((html, status))
+    response.headers.extend(retry_headers(status, retry_after))
+    return response
 
 
 def init_app(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def _domain(exc: DomainError):
-        return error_response(exc.status, exc.message, exc.details)
+        return error_response(
+            exc.status, exc.message, exc.details, getattr(exc, "retry_after", None)
+        )
 
     @app.errorhandler(CSRFError)
     def _csrf(exc: CSRFError):
@@ -46,6 +54,16 @@ def init_app(app: Flask) -> None:
     def _http(exc: HTTPException):
         status = exc.code or 500
         return error_response(status, MESSAGES.get(status, exc.description))
+
+    @app.errorhandler(RecursionError)
+    def _too_deep(exc: RecursionError):
+        # JSON nested beyond the parser's depth
+        return error_response(400, "请求数据嵌套过深。")
+
+    @app.errorhandler(OverflowError)
+    def _overflow(exc: OverflowError):
+        # a number beyond what the database column holds (ids, page numbers)
+        return error_response(404 if request.view_args else 400, "请求参数超出范围。")
 
     @app.errorhandler(IntegrityError)
     def _integrity(exc: IntegrityError):

@@ -91,15 +91,23 @@ def parse_local(value: str | None, label: str) -> dt.datetime:
     return parsed.astimezone(dt.UTC)
 
 
+#: the largest integer a form field may carry (a database BIGINT)
+MAX_INT = 2**63 - 1
+
+
 def int_field(value: str | None, label: str, default: int | None = None) -> int:
     if value in (None, ""):
         if default is None:
             raise InvalidInput(f"请填写{label}。")
         return default
+    text = str(value).strip()
     try:
-        return int(str(value).strip())
+        number = int(text) if len(text) <= 19 else None
     except ValueError as exc:
         raise InvalidInput(f"{label}应为整数：{value}") from exc
+    if number is None or abs(number) > MAX_INT:
+        raise InvalidInput(f"{label}超出范围：{value[:40]}")
+    return number
 
 
 def float_or_none(value: str | None, label: str) -> float | None:

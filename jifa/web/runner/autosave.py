@@ -60,6 +60,7 @@ from jifa.web.envelope import (
     INTEGRITY_CONFLICT,
     encode,
     error_body,
+    retry_headers,
 )
 
 MOUNT = "/api/v1/autosave"
@@ -139,10 +140,10 @@ class AutosaveApp:
     def __call__(self, environ: dict, start_response: StartResponse) -> Iterable[bytes]:
         status, body = self._answer(environ)
         payload = encode(body)
-        start_response(
-            _status_line(status),
-            [("Content-Type", "application/json"), ("Content-Length", str(len(payload)))],
-        )
+        headers = [("Content-Type", "application/json"), ("Content-Length", str(len(payload)))]
+        if status in (429, 503):
+            headers.extend(retry_headers(status))
+        start_response(_status_line(status), headers)
         return [payload]
 
     def _answer(self, environ: dict) -> tuple[int, dict]:
