@@ -42,6 +42,11 @@ def neutralise(value: object) -> object:
     return value
 
 
+def is_formula_like(value: object) -> bool:
+    """Whether a spreadsheet would run ``value`` as a formula (``neutralise`` changes it)."""
+    return neutralise(value) is not value
+
+
 def unneutralise(value: object) -> object:
     """Undo ``neutralise`` on import so export -> import round-trips exactly."""
     if isinstance(value, str) and value.startswith("'") and value[1:].startswith(FORMULA_PREFIXES):

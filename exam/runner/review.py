@@ -1,17 +1,32 @@
 """Result and review payloads: the score once the result policy shows it; the key,
-explanation and cited article text once the review policy allows it."""
+explanation and cited article text once the review policy allows it.
+
+A question that also sits on a paper of another exam still being sat (open and before
+its close, or with an attempt in progress) is reviewed without its key, explanation,
+citations or marks (``withheld``) until that exam is over: one exam's review must not
+hand out the key of another's live paper."""
 
 from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from core.errors import PermissionDenied
 from exam.keys import key_in_force
-from exam.models import Answer, Attempt, Blueprint, PaperItem, ResultPolicy, ReviewPolicy
-from exam.runner.helpers import SUBMITTED, displayed_options, iso, item_key
+from exam.models import (
+    Answer,
+    Attempt,
+    Blueprint,
+    Exam,
+    ExamStatus,
+    Paper,
+    PaperItem,
+    ResultPolicy,
+    ReviewPolicy,
+)
+from exam.runner.helpers import IN_PROGRESS, SUBMITTED, displayed_options, iso, item_key
 from exam.scoring import kind_of
 from question_bank.models import Article, Citation, LawRevision, LawSource, QuestionVersion
 
@@ -89,16 +104,79 @@ def review_payload(session: Session, attempt: Attempt, now: dt.datetime) -> dict
         for a in session.scalars(select(Answer).where(Answer.attempt_id == attempt.id))
     }
     rows = session.execute(
-        select(PaperItem, key_in_force())
+        select(PaperItem, key_in_force(), QuestionVersion.question_id)
         .join(QuestionVersion, QuestionVersion.id == PaperItem.question_version_id)
         .where(PaperItem.paper_id == attempt.paper_id)
         .order_by(PaperItem.position)
     ).all()
+    live = questions_in_live_exams(
+        session, {r.question_id for r in rows}, now, except_exam_id=attempt.exam_id
+    )
     questions = [
-        _reviewed_item(session, item, answer_key, answers.get(item.id), spec)
-        for item, answer_key in rows
+        _withheld_item(item, answers.get(item.id))
+        if question_id in live
+        else _reviewed_item(session, item, answer_key, answers.get(item.id), spec)
+        for item, answer_key, question_id in rows
     ]
-    return {**result_payload(attempt, now), "questions": questions}
+    data = {**result_payload(attempt, now), "questions": questions}
+    data["withheld"] = sum(1 for q in questions if q.get("withheld"))
+    return data
+
+
+WITHHELD_NOTE = "本题正在其他考试中使用，答案与解析将在该考试结束后公布。"
+
+
+def questions_in_live_exams(
+    session: Session, question_ids: set[int], now: dt.datetime, *, except_exam_id: int
+) -> set[int]:
+    """Those of ``question_ids`` on a paper of another exam still being sat: open and
+    before its close, or with an attempt in progress (extra time, a late window)."""
+    if not question_ids:
+        return set()
+    in_progress = (
+        select(Attempt.id).where(Attempt.exam_id == Exam.id, Attempt.status == IN_PROGRESS).exists()
+    )
+    live = or_(
+        (Exam.status == ExamStatus.open.value) & (Exam.closes_at > now),
+        in_progress,
+    )
+    return set(
+        session.scalars(
+            select(QuestionVersion.question_id)
+            .join(PaperItem, PaperItem.question_version_id == QuestionVersion.id)
+            .join(Paper, Paper.id == PaperItem.paper_id)
+            .join(Exam, Exam.id == Paper.exam_id)
+            .where(
+                QuestionVersion.question_id.in_(sorted(question_ids)),
+                Exam.id != except_exam_id,
+                live,
+            )
+            .distinct()
+        )
+    )
+
+
+def _withheld_item(item: PaperItem, ans) -> dict:
+    """A reviewed item without anything that gives its key away."""
+    v = item.question_version
+    return {
+        "id": item.id,
+        "number": item.position,
+        "type": v.type,
+        "stem": v.stem,
+        "options": displayed_options(v.options, item.option_order)
+        if v.type in ("single", "multiple")
+        else [],
+        "response": ans.response if ans else None,
+        "key": None,
+        "marks": None,
+        "points": item.points,
+        "is_correct": None,
+        "explanation": None,
+        "citations": [],
+        "withheld": True,
+        "note": WITHHELD_NOTE,
+    }
 
 
 def _reviewed_item(session: Session, item: PaperItem, answer_key, ans, spec) -> dict:
