@@ -72,6 +72,10 @@ def end_reads() -> None:
     first statement (``BEGIN IMMEDIATE``), so other requests would wait for the whole
     parse. Call it only before anything was written; the next statement begins a new
     transaction, committed as usual at the end of the request."""
+    from jifa.web.access import current_scope
+
+    if g.get("uid") is not None:
+        current_scope()  # what the call after the parse needs: the account and its scope
     session: Session | None = g.get("db_session")
     if session is not None:
         session.commit()

@@ -3,9 +3,9 @@ envelope ``{"ok": false, "error": {"code", "message", "details"}}`` for ``/api/`
 
 from __future__ import annotations
 
-from flask import Flask, current_app, render_template, request
+from flask import Flask, current_app, render_template
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from core.errors import DomainError
@@ -61,9 +61,12 @@ def init_app(app: Flask) -> None:
         return error_response(400, "请求数据嵌套过深。")
 
     @app.errorhandler(OverflowError)
-    def _overflow(exc: OverflowError):
-        # a number beyond what the database column holds (ids, page numbers)
-        return error_response(404 if request.view_args else 400, "请求参数超出范围。")
+    @app.errorhandler(DataError)
+    def _overflow(exc: Exception):
+        # a number beyond what the database column holds (ids, page numbers): SQLite's
+        # driver raises OverflowError, PostgreSQL a DataError
+        app.logger.info("value out of range: %s", exc)
+        return error_response(400, "请求参数超出范围。")
 
     @app.errorhandler(IntegrityError)
     def _integrity(exc: IntegrityError):
