@@ -28,9 +28,9 @@ def record_event(
     user_agent: str | None,
 ) -> dict:
     """Store an integrity signal as evidence; it never changes a score."""
+    attempt = get_owned_attempt(session, attempt_id, person_id)  # whose, before what
     if not isinstance(body, dict) or body.get("kind") not in EVENT_KINDS:
         raise InvalidInput("未知的事件类型。", details={"allowed": sorted(EVENT_KINDS)})
-    attempt = get_owned_attempt(session, attempt_id, person_id)
     if attempt.status != IN_PROGRESS:
         raise Conflict("该作答已结束。")
     count = session.scalar(
