@@ -90,6 +90,9 @@ def crawl(app, client, limit: int = LIMIT) -> tuple[dict[str, int], dict[str, se
         resp = client.get(url)
         statuses[url] = resp.status_code
         assert resp.status_code < 500, f"{url} answered {resp.status_code}"
+        # security headers on every page (tests/security walks every route for them)
+        assert "frame-ancestors 'none'" in resp.headers.get("Content-Security-Policy", ""), url
+        assert resp.headers.get("X-Content-Type-Options") == "nosniff", url
         if resp.mimetype != "text/html" or 300 <= resp.status_code < 400:
             continue
         body = resp.get_data(as_text=True)
