@@ -482,7 +482,8 @@ def test_account_probing(session, world, app, monkeypatch):
     assert known.status_code == unknown.status_code == 429
     assert known.get_json() == unknown.get_json()
     assert "锁定" in known.get_json()["error"]["message"]
-    assert known.headers["Retry-After"] == unknown.headers["Retry-After"]
+    # the same wait (to the second the failures happened in)
+    assert abs(int(known.headers["Retry-After"]) - int(unknown.headers["Retry-After"])) <= 2
     assert 0 < int(known.headers["Retry-After"]) <= 301
 
 
