@@ -30,6 +30,10 @@ PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 800}
 SCREENSHOTS = Path(__file__).parent / "screenshots"  # gitignored; looked at by hand
 
+# A function, not an expression: Playwright evaluates expression strings with eval,
+# which the Content-Security-Policy (script-src 'self') refuses in the page.
+SAVED = "() => document.querySelector('#save-status').dataset.state === 'saved'"
+
 
 def _require_chromium():
     if not Path(CHROMIUM).exists():
@@ -297,12 +301,10 @@ def sit(live_server):
         page.click("text=查看须知并开始")
         page.click("#start-exam")
         page.wait_for_selector("#questions .question")
-        page.wait_for_function("document.querySelector('#save-status').dataset.state === 'saved'")
+        page.wait_for_function(SAVED)
 
     def wait_saved(page):
-        page.wait_for_function(
-            "document.querySelector('#save-status').dataset.state === 'saved'", timeout=30000
-        )
+        page.wait_for_function(SAVED, timeout=30000)
 
     def attempt(data):
         from sqlalchemy import select
