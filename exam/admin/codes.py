@@ -79,8 +79,11 @@ def redeem_code(session: Session, code: str, *, now: dt.datetime) -> CodeLogin:
     )
     if row is None or row.used_at is not None or (row.expires_at and row.expires_at <= now):
         raise NotAuthenticated(CODE_REFUSED)
+    account = ensure_account(session, row.person)
+    if not account.is_active or not row.person.is_active:
+        raise NotAuthenticated(CODE_REFUSED)
     row.used_at = now
-    return CodeLogin(ensure_account(session, row.person), row.exam_id)
+    return CodeLogin(account, row.exam_id)
 
 
 def _staff_person_ids(session: Session, person_ids: list[int]) -> set[int]:
