@@ -2,14 +2,14 @@
 account and per account and client address)
 
 Revision ID: 0003_hardening
-Revises: 0003_related_questions (written against 0002; chained after main's 0003 on merge)
+Revises: 0004_records (written against 0002; chained after main's migrations on merge)
 Create Date: 2026-11-29
 """
 
 from alembic import op
 
 revision = "0003_hardening"
-down_revision = "0003_related_questions"
+down_revision = "0004_records"
 branch_labels = None
 depends_on = None
 
