@@ -85,7 +85,11 @@ def test_hsts_behind_https(session_factory, db_url, tmp_path, world):
 
 
 INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>", re.I)
-HANDLER = re.compile(r"""\son[a-z]+\s*=\s*["']""", re.I)
+HANDLER = re.compile(
+    r"""\son(?:click|submit|change|input|load|error|focus|blur|reset|select|key[a-z]+"""
+    r"""|mouse[a-z]+|touch[a-z]+|pointer[a-z]+)\s*=\s*["']""",
+    re.I,
+)
 
 
 def test_no_template_needs_an_inline_script():
