@@ -259,7 +259,6 @@ def _configure_sqlite(engine: Engine, lock_path: str | None) -> None:
                 dbapi_connection.release_queue()
             raise
 
-
     @event.listens_for(engine, "before_cursor_execute")
     def _lock_on_first_write(conn, cursor, statement, _params, context, _many):
         options = conn.get_execution_options()

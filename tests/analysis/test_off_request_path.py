@@ -10,13 +10,26 @@ import pytest
 from sqlalchemy import select
 
 from exam.models import Answer
-from tests.runner.conftest import PASSWORD, clock, seed_committed  # noqa: F401 (fixture)
+from tests.conftest import NOW
+from tests.runner.conftest import PASSWORD, Clock, seed_committed
 
 SLEEP = 1.5
 
 
 @pytest.fixture
-def served(committed_factory, db_url, tmp_path, clock):
+def runner_clock(monkeypatch):
+    """The runner's views and the lean app read this clock (the seeded exam is open)."""
+    import jifa.web.runner.autosave as lean
+    import jifa.web.runner.views as runner_views
+
+    c = Clock(NOW)
+    monkeypatch.setattr(runner_views, "utcnow", c)
+    monkeypatch.setattr(lean, "utcnow", c)
+    return c
+
+
+@pytest.fixture
+def served(committed_factory, db_url, tmp_path, runner_clock):
     """The app as served (no test session factory) with a candidate and an analyst."""
     from core.accounts.services import ensure_account, grant_role, set_password
     from core.org.models import OrgUnit, Person
@@ -76,7 +89,9 @@ def test_a_sleeping_analyst_read_does_not_delay_a_candidate_save(
     monkeypatch.setattr(loading, "load_responses", slow_read)
     page = {}
     thread = threading.Thread(
-        target=lambda: page.setdefault("status", analyst.get(f"/analysis/exams/{exam_id}").status_code)
+        target=lambda: page.setdefault(
+            "status", analyst.get(f"/analysis/exams/{exam_id}").status_code
+        )
     )
     thread.start()
     assert reading.wait(10)

@@ -200,9 +200,9 @@ def test_sqlite_lazy_writes_take_the_lock_at_the_first_write_only(tmp_path):
         assert not request.connection.dbapi_connection._holding  # released at commit
         assert writer.exec_driver_sql("SELECT v FROM t").scalar() == 3
         writer.commit()
-        with request.begin():  # a savepoint is a write: it starts the locked transaction
-            with request.begin_nested():
-                request.execute(t.update().values(v=4))
+        # a savepoint is a write: it starts the locked transaction
+        with request.begin(), request.begin_nested():
+            request.execute(t.update().values(v=4))
         assert writer.exec_driver_sql("SELECT v FROM t").scalar() == 4
         writer.commit()
     finally:

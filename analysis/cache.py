@@ -1,0 +1,250 @@
+"""Analyses computed once per exam set, filters and data version, kept on disk where
+every worker of the app server finds them, and built one at a time.
+
+The key is the exam set, the filters and a *data version* read from the data itself:
+the submitted attempts (count, newest submission, highest id) and the newest audited
+change that can alter an analysis (a regrade, a key correction or other question edit,
+a draw step, an import; account and export entries excepted). Submitting or regrading
+an attempt, correcting a key or changing a draw therefore gives a new version, and the
+next reader builds it; nothing has to remember to invalidate anything.
+
+An entry holds the report without its response frame (enough for the page, the JSON and
+the charts), every chart as a PNG and, once asked for, the downloads. Building one
+(report, then all charts) happens under an exclusive file lock: while another worker
+builds, a reader gets the last good copy of the same exam and filters, or ``Busy`` if
+there is none yet, so analysis never occupies more than one worker of the server.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import fcntl
+import hashlib
+import json
+import os
+import pickle
+import shutil
+import tempfile
+import time
+from collections.abc import Callable
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from analysis import charts, report
+from core.audit import AuditEntry
+from core.errors import DomainError
+
+#: part of every key: a change to the statistics' code or layout must not reuse entries
+FORMAT = "1"
+#: versions kept per exam set and filters (the newest is the "last good copy")
+KEEP = 2
+
+
+class Busy(DomainError):
+    """Another worker is building this analysis and there is no earlier copy yet."""
+
+    status = 503
+
+    def __init__(self) -> None:
+        super().__init__("统计正在生成，请稍候几秒后刷新。")
+
+
+@dataclass
+class Entry:
+    path: Path
+    version: str
+    report: report.Report
+    #: the unfiltered analysis's choices for the filters: units, sources, knowledge points
+    choices: dict
+    #: True when this is an earlier version served while a newer one is being built
+    stale: bool = False
+
+    def chart(self, name: str) -> bytes | None:
+        f = self.path / f"chart-{name}.png"
+        return f.read_bytes() if name in charts.CHART_TITLES and f.is_file() else None
+
+    @property
+    def chart_names(self) -> list[str]:
+        return [n for n in charts.CHART_TITLES if (self.path / f"chart-{n}.png").is_file()]
+
+
+def data_version(session: Session, exam_ids: list[int]) -> str:
+    """A stamp that changes whenever the data behind an analysis of ``exam_ids`` does."""
+    from exam.models import Attempt, AttemptStatus
+
+    attempts = session.execute(
+        select(func.count(), func.max(Attempt.submitted_at), func.max(Attempt.id)).where(
+            Attempt.exam_id.in_(exam_ids), Attempt.status == AttemptStatus.submitted.value
+        )
+    ).one()
+    audited = session.scalar(
+        select(func.max(AuditEntry.id)).where(
+            AuditEntry.action.not_like("account.%"), AuditEntry.action.not_like("export.%")
+        )
+    )
+    raw = json.dumps([FORMAT, sorted(exam_ids), [str(v) for v in attempts], audited])
+    return hashlib.sha256(raw.encode()).hexdigest()[:16]
+
+
+def _slot(exam_ids: list[int], filters: dict) -> str:
+    """The directory of one exam set and filter combination (all its versions)."""
+    f = {k: str(filters.get(k) or "").strip() for k in report.FILTERS}
+    raw = json.dumps([sorted(exam_ids), f], ensure_ascii=False, sort_keys=True)
+    return (
+        "exam"
+        + "-".join(map(str, sorted(exam_ids)))
+        + "-"
+        + hashlib.sha256(raw.encode()).hexdigest()[:12]
+    )
+
+
+class ReportCache:
+    def __init__(self, root: Path | str):
+        self.root = Path(root)
+
+    # ---------------------------------------------------------------- reading
+
+    def get(
+        self,
+        session: Session,
+        exam_ids: list[int],
+        filters: dict,
+        *,
+        cutoff: str,
+        wait: bool = False,
+    ) -> Entry:
+        """The analysis of the current data version, built now if nobody has (under the
+        lock); while another worker builds, the last good copy (``stale``), or ``Busy``
+        when there is none (or, with ``wait``, the one being built, once it is)."""
+        version = data_version(session, exam_ids)
+        slot = self.root / _slot(exam_ids, filters)
+        found = self._load(slot / version, version)
+        if found is not None:
+            return found
+        with self._build_lock(blocking=wait) as mine:
+            if mine:
+                found = self._load(slot / version, version)
+                if found is None:
+                    found = self._build(session, exam_ids, filters, slot, version, cutoff)
+                return found
+        last = self._latest(slot)
+        if last is not None:
+            last.stale = True
+            return last
+        raise Busy()
+
+    def entry(self, exam_ids: list[int], filters: dict, version: str) -> Entry | None:
+        """A given version (the charts of a page already served), else the newest."""
+        slot = self.root / _slot(exam_ids, filters)
+        if len(version) == 16 and version.isalnum():
+            found = self._load(slot / version, version)
+            if found is not None:
+                return found
+        return self._latest(slot)
+
+    def download(
+        self, entry: Entry, name: str, build: Callable[[], bytes], *, wait: bool = True
+    ) -> bytes:
+        """A download of ``entry`` (workbook, notice), built once under the lock."""
+        target = entry.path / f"download-{name}"
+        if target.is_file():
+            return target.read_bytes()
+        with self._build_lock(blocking=wait) as mine:
+            if not mine:
+                raise Busy()
+            if target.is_file():
+                return target.read_bytes()
+            data = build()
+            _write_atomic(target, data)
+            return data
+
+    # ---------------------------------------------------------------- internals
+
+    def _load(self, path: Path, version: str) -> Entry | None:
+        try:
+            with open(path / "report.pickle", "rb") as fh:
+                rep, choices = pickle.load(fh)  # noqa: S301 (our own file, instance dir)
+        except (FileNotFoundError, EOFError, pickle.UnpicklingError):
+            return None
+        return Entry(path=path, version=version, report=rep, choices=choices)
+
+    def _latest(self, slot: Path) -> Entry | None:
+        try:
+            paths = sorted(
+                (p for p in slot.iterdir() if p.is_dir() and not p.name.startswith(".")),
+                key=lambda p: p.stat().st_mtime, reverse=True,
+            )  # fmt: skip
+        except FileNotFoundError:
+            return None
+        for p in paths:
+            found = self._load(p, p.name)
+            if found is not None:
+                return found
+        return None
+
+    def _build(
+        self, session: Session, exam_ids, filters, slot: Path, version: str, cutoff: str
+    ) -> Entry:
+        full = report.build(session, exam_ids, cutoff=cutoff)
+        rep = report.filtered(full, filters)
+        choices = {
+            "units": sorted(full.scores["top_unit_name"].unique().tolist())
+            if len(full.scores) else [],
+            "sources": sorted(full.by_source["category"].tolist()),
+            "kps": report.knowledge_points(full),
+        }  # fmt: skip
+        pngs = charts.render_all(rep)
+        slot.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=".build-", dir=slot))
+        kept = dataclasses.replace(rep, responses=rep.responses.iloc[0:0])
+        with open(tmp / "report.pickle", "wb") as fh:
+            pickle.dump((kept, choices), fh, protocol=pickle.HIGHEST_PROTOCOL)
+        for name, data in pngs.items():
+            (tmp / f"chart-{name}.png").write_bytes(data)
+        final = slot / version
+        try:
+            os.rename(tmp, final)
+        except OSError:  # built meanwhile elsewhere (another server on the same disk)
+            shutil.rmtree(tmp, ignore_errors=True)
+        self._prune(slot)
+        return Entry(path=final, version=version, report=kept, choices=choices)
+
+    def _prune(self, slot: Path) -> None:
+        dirs = sorted(
+            (p for p in slot.iterdir() if p.is_dir() and not p.name.startswith(".")),
+            key=lambda p: p.stat().st_mtime, reverse=True,
+        )  # fmt: skip
+        for old in dirs[KEEP:]:
+            shutil.rmtree(old, ignore_errors=True)
+        for tmp in slot.glob(".build-*"):  # left by a build that died
+            if time.time() - tmp.stat().st_mtime > 3600:
+                shutil.rmtree(tmp, ignore_errors=True)
+
+    @contextmanager
+    def _build_lock(self, *, blocking: bool):
+        """One build at a time for every worker and thread sharing this instance dir."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.root / "build.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
+            except BlockingIOError:
+                yield False
+                return
+            try:
+                yield True
+            finally:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+        finally:
+            os.close(fd)
+
+
+def _write_atomic(target: Path, data: bytes) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=".part-", dir=target.parent)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(data)
+    os.replace(tmp, target)
