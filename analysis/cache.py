@@ -42,6 +42,11 @@ from core.errors import DomainError
 FORMAT = "1"
 #: versions kept per exam set and filters (the newest is the "last good copy")
 KEEP = 2
+#: while an exam runs every submission is a new version: an analysis younger than this
+#: is served as it is (marked stale) instead of being rebuilt on every page view
+REFRESH_SECONDS = 60
+#: entries each process keeps unpickled (the page then costs no disk read)
+MEMORY_ENTRIES = 8
 
 
 class Busy(DomainError):
@@ -62,6 +67,8 @@ class Entry:
     choices: dict
     #: True when this is an earlier version served while a newer one is being built
     stale: bool = False
+    #: when it was built (seconds since the epoch)
+    built_at: float = 0.0
 
     def chart(self, name: str) -> bytes | None:
         f = self.path / f"chart-{name}.png"
@@ -102,6 +109,10 @@ def _slot(exam_ids: list[int], filters: dict) -> str:
     )
 
 
+#: {entry path: (file mtime, report, choices)}, oldest first (see ``MEMORY_ENTRIES``)
+_MEMORY: dict[str, tuple] = {}
+
+
 class ReportCache:
     def __init__(self, root: Path | str):
         self.root = Path(root)
@@ -125,6 +136,10 @@ class ReportCache:
         found = self._load(slot / version, version)
         if found is not None:
             return found
+        last = self._latest(slot)
+        if last is not None and time.time() - last.built_at < REFRESH_SECONDS:
+            last.stale = True  # newer data exists: shown at the next refresh
+            return last
         with self._build_lock(blocking=wait) as mine:
             if mine:
                 found = self._load(slot / version, version)
@@ -146,6 +161,21 @@ class ReportCache:
                 return found
         return self._latest(slot)
 
+    def chart(self, exam_ids: list[int], filters: dict, version: str, name: str):
+        """(PNG bytes, version) of a chart of an analysis already built: the given
+        version, else the newest; None if there is none. Reads one file, nothing else."""
+        if name not in charts.CHART_TITLES:
+            return None
+        slot = self.root / _slot(exam_ids, filters)
+        if len(version) == 16 and version.isalnum():
+            try:
+                return (slot / version / f"chart-{name}.png").read_bytes(), version
+            except FileNotFoundError:
+                pass
+        last = self._latest(slot)
+        data = last.chart(name) if last is not None else None
+        return (data, last.version) if data is not None else None
+
     def download(
         self, entry: Entry, name: str, build: Callable[[], bytes], *, wait: bool = True
     ) -> bytes:
@@ -165,12 +195,27 @@ class ReportCache:
     # ---------------------------------------------------------------- internals
 
     def _load(self, path: Path, version: str) -> Entry | None:
+        file = path / "report.pickle"
         try:
-            with open(path / "report.pickle", "rb") as fh:
-                rep, choices = pickle.load(fh)  # noqa: S301 (our own file, instance dir)
-        except (FileNotFoundError, EOFError, pickle.UnpicklingError):
+            stamp = file.stat().st_mtime
+        except FileNotFoundError:
             return None
-        return Entry(path=path, version=version, report=rep, choices=choices)
+        key = str(path)
+        kept = _MEMORY.get(key)
+        if kept is None or kept[0] != stamp:
+            try:
+                with open(file, "rb") as fh:
+                    rep, choices = pickle.load(fh)  # noqa: S301 (our own file, instance dir)
+            except (FileNotFoundError, EOFError, pickle.UnpicklingError):
+                return None
+            kept = (stamp, rep, choices)
+            _MEMORY[key] = kept
+            while len(_MEMORY) > MEMORY_ENTRIES:
+                _MEMORY.pop(next(iter(_MEMORY)))
+        else:
+            _MEMORY[key] = _MEMORY.pop(key)  # most recently used last
+        return Entry(path=path, version=version, report=kept[1], choices=kept[2],
+                     built_at=stamp)  # fmt: skip
 
     def _latest(self, slot: Path) -> Entry | None:
         try:
@@ -211,7 +256,9 @@ class ReportCache:
         except OSError:  # built meanwhile elsewhere (another server on the same disk)
             shutil.rmtree(tmp, ignore_errors=True)
         self._prune(slot)
-        return Entry(path=final, version=version, report=kept, choices=choices)
+        return self._load(final, version) or Entry(
+            path=final, version=version, report=kept, choices=choices, built_at=time.time()
+        )
 
     def _prune(self, slot: Path) -> None:
         dirs = sorted(

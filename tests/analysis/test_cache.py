@@ -13,7 +13,8 @@ from core.audit import record
 
 @pytest.fixture
 def counted(monkeypatch):
-    """Counts report builds."""
+    """Counts report builds (rebuilt at once when the data changes: no refresh delay)."""
+    monkeypatch.setattr(cache, "REFRESH_SECONDS", 0)
     calls = []
     original = report.build
 
@@ -106,3 +107,24 @@ def test_downloads_are_built_once_per_version(session, scored_exam, tmp_path):
     assert c.download(entry, "workbook.xlsx", build) == b"data"
     assert c.download(entry, "workbook.xlsx", build) == b"data"
     assert calls == [1]
+
+
+def test_a_recent_analysis_is_served_while_an_exam_runs(
+    session, scored_exam, tmp_path, counted, monkeypatch
+):
+    """Every submission is a new version: within REFRESH_SECONDS the last analysis is
+    served (marked stale) instead of a rebuild on every page view."""
+    c = cache.ReportCache(tmp_path)
+    first = c.get(session, [scored_exam.id], {}, cutoff="t")
+    record(session, None, "exam.regrade", "exam", scored_exam.id)
+    session.flush()
+    monkeypatch.setattr(cache, "REFRESH_SECONDS", 3600)
+    again = c.get(session, [scored_exam.id], {}, cutoff="t")
+    assert again.stale and again.version == first.version and len(counted) == 1
+    monkeypatch.setattr(cache, "REFRESH_SECONDS", 0)
+    fresh = c.get(session, [scored_exam.id], {}, cutoff="t")
+    assert not fresh.stale and fresh.version != first.version and len(counted) == 2
+    data, version = c.chart([scored_exam.id], {}, first.version, "histogram")
+    assert version == first.version and data[:4] == b"\x89PNG"
+    assert c.chart([scored_exam.id], {}, "", "histogram")[1] == fresh.version
+    assert c.chart([scored_exam.id], {}, "", "nope") is None

@@ -124,11 +124,11 @@ def exam_stats(exam_id: int):
 def chart(exam_id: int, name: str):
     """A chart of an analysis already built: never builds anything itself."""
     version = request.args.get("v", "")
-    entry = _cache().entry(_exam_ids(exam_id), _filters(), version)
-    data = entry.chart(name) if entry is not None else None
-    if data is None:
+    found = _cache().chart(_exam_ids(exam_id), _filters(), version, name)
+    if found is None:
         abort(404)
-    fixed = entry.version == version  # the version is in the URL: its picture never changes
+    data, served = found
+    fixed = served == version  # the version is in the URL: its picture never changes
     return Response(
         data,
         mimetype="image/png",
