@@ -30,9 +30,11 @@ import time
 from html import unescape
 
 import _common as c
+from autosave import _item_types
 from sqlalchemy import insert, select, text
 
 SAVER_THREADS = 8
+ANSWERS = {"single": "B", "multiple": ["A", "C"], "true_false": True, "fill_blank": ["留置"]}
 
 
 def _prepare(url: str, seeded: c.Seeded, submitted: int) -> None:
@@ -100,12 +102,13 @@ def _prepare(url: str, seeded: c.Seeded, submitted: int) -> None:
 class Savers:
     """Paced autosaves from a few threads until stopped; latencies by phase."""
 
-    def __init__(self, port: int, routes: list[dict], items: list[list[int]], rate: float):
-        self.port, self.routes, self.items = port, routes, items
+    def __init__(self, port, routes: list[dict], items: list[list[int]], types, rate: float):
+        self.port, self.routes, self.items, self.types = port, routes, items, types
         self.interval = SAVER_THREADS / rate  # seconds between one thread's saves
         self.phase = "warmup"
         self.latencies: dict[str, list[float]] = {}
         self.errors: dict[str, int] = {}
+        self.first_error = ""
         self.stop = threading.Event()
         self.lock = threading.Lock()
         self.threads = [
@@ -134,17 +137,20 @@ class Savers:
             seq += 1
             idx = mine[seq % len(mine)]
             route, item_ids = self.routes[idx], self.items[idx]
-            body = json.dumps({"answer": "B", "seq": seq})
+            item = item_ids[seq % len(item_ids)]
+            body = json.dumps({"answer": ANSWERS[self.types[item]], "seq": seq})
             phase = self.phase
             t0 = time.perf_counter()
             try:
                 conn.request(
-                    "PUT", route["url"] + str(item_ids[seq % len(item_ids)]), body=body,
+                    "PUT", route["url"] + str(item), body=body,
                     headers={route["header"]: route["token"], "Content-Type": "application/json"},
                 )  # fmt: skip
                 resp = conn.getresponse()
-                resp.read()
+                answer = resp.read()
                 ok = resp.status == 200
+                if not ok and not self.first_error:
+                    self.first_error = f"{resp.status} {answer[:200]!r}"
             except OSError:
                 ok = False
                 conn.close()
@@ -211,7 +217,8 @@ def main() -> None:
             sitting = seeded.person_ids[args.submitted :]
             nos = seeded.person_nos[args.submitted :]
             routes = c.autosave_tokens(port, c.login_all(port, nos), seeded.exam_id)
-            savers = Savers(port, routes, [seeded.items[pid] for pid in sitting], args.rate)
+            items = [seeded.items[pid] for pid in sitting]
+            savers = Savers(port, routes, items, _item_types(url), args.rate)
             cookie = _analyst_login(port)
             savers.start()
             time.sleep(2)
@@ -248,6 +255,7 @@ def main() -> None:
             "autosave_during_cold_build": cold,
             "autosave_with_analyst": during,
             "save_errors": savers.errors,
+            "first_save_error": savers.first_error,
             "cold_page_s": round(cold_page, 2),
             "cold_page_with_charts_s": round(cold_total, 2),
             "page_bytes": page_bytes,
