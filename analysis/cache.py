@@ -24,6 +24,8 @@ import json
 import os
 import pickle
 import shutil
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -47,6 +49,10 @@ KEEP = 2
 REFRESH_SECONDS = 60
 #: entries each process keeps unpickled (the page then costs no disk read)
 MEMORY_ENTRIES = 8
+#: seconds a request waits for a detached build before answering without it
+DETACHED_WAIT = 2.0
+_CHILDREN: list[subprocess.Popen] = []
+_PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 
 class Busy(DomainError):
@@ -127,10 +133,15 @@ class ReportCache:
         *,
         cutoff: str,
         wait: bool = False,
+        database_url: str | None = None,
     ) -> Entry:
         """The analysis of the current data version, built now if nobody has (under the
         lock); while another worker builds, the last good copy (``stale``), or ``Busy``
-        when there is none (or, with ``wait``, the one being built, once it is)."""
+        when there is none (or, with ``wait``, the one being built, once it is).
+
+        With ``database_url`` the build runs in a process of its own (``detach``), off
+        the request: the request waits ``DETACHED_WAIT`` seconds for it at most, then
+        answers with the last good copy or ``Busy`` (the page refreshes itself)."""
         version = data_version(session, exam_ids)
         slot = self.root / _slot(exam_ids, filters)
         found = self._load(slot / version, version)
@@ -140,12 +151,17 @@ class ReportCache:
         if last is not None and time.time() - last.built_at < REFRESH_SECONDS:
             last.stale = True  # newer data exists: shown at the next refresh
             return last
-        with self._build_lock(blocking=wait) as mine:
-            if mine:
-                found = self._load(slot / version, version)
-                if found is None:
-                    found = self._build(session, exam_ids, filters, slot, version, cutoff)
+        if database_url is not None:
+            found = self._detached(database_url, exam_ids, filters, slot, version, cutoff)
+            if found is not None:
                 return found
+        else:
+            with self._build_lock(blocking=wait) as mine:
+                if mine:
+                    found = self._load(slot / version, version)
+                    if found is None:
+                        found = self._build(session, exam_ids, filters, slot, version, cutoff)
+                    return found
         last = self._latest(slot)
         if last is not None:
             last.stale = True
@@ -193,6 +209,35 @@ class ReportCache:
             return data
 
     # ---------------------------------------------------------------- internals
+
+    def _detached(self, url, exam_ids, filters, slot: Path, version: str, cutoff: str):
+        """Start the build process unless one runs; wait a little for this version."""
+        with self._build_lock(blocking=False) as free:
+            pass
+        if free:
+            _reap()
+            args = [sys.executable, "-m", "analysis.cache", str(self.root), url,
+                    json.dumps({"exam_ids": exam_ids, "filters": filters, "cutoff": cutoff},
+                               ensure_ascii=False)]  # fmt: skip
+            self.root.mkdir(parents=True, exist_ok=True)
+            with open(self.root / "build.log", "ab") as log:
+                _CHILDREN.append(
+                    subprocess.Popen(
+                        args,
+                        stdin=subprocess.DEVNULL,
+                        stdout=log,
+                        stderr=log,
+                        start_new_session=True,
+                        cwd=_PROJECT_ROOT,
+                    )  # fmt: skip
+                )
+        deadline = time.monotonic() + DETACHED_WAIT
+        while time.monotonic() < deadline:
+            found = self._load(slot / version, version)
+            if found is not None:
+                return found
+            time.sleep(0.1)
+        return None
 
     def _load(self, path: Path, version: str) -> Entry | None:
         file = path / "report.pickle"
@@ -290,8 +335,41 @@ class ReportCache:
             os.close(fd)
 
 
+def build_now(root: Path | str, database_url: str, exam_ids: list[int], filters: dict,
+              cutoff: str) -> bool:  # fmt: skip
+    """Build one analysis (the detached build process); False if another build runs."""
+    from core.db import make_engine, make_session_factory
+
+    c = ReportCache(root)
+    engine = make_engine(database_url)
+    try:
+        with make_session_factory(engine)() as session, c._build_lock(blocking=False) as mine:
+            if not mine:
+                return False
+            version = data_version(session, exam_ids)
+            slot = c.root / _slot(exam_ids, filters)
+            if c._load(slot / version, version) is None:
+                c._build(session, exam_ids, filters, slot, version, cutoff)
+            session.rollback()
+            return True
+    finally:
+        engine.dispose()
+
+
+def _reap() -> None:
+    """Collect finished build processes (no zombies left behind)."""
+    for child in list(_CHILDREN):
+        if child.poll() is not None:
+            _CHILDREN.remove(child)
+
+
 def _write_atomic(target: Path, data: bytes) -> None:
     fd, tmp = tempfile.mkstemp(prefix=".part-", dir=target.parent)
     with os.fdopen(fd, "wb") as fh:
         fh.write(data)
     os.replace(tmp, target)
+
+
+if __name__ == "__main__":  # the detached build: python -m analysis.cache ROOT URL JSON
+    spec = json.loads(sys.argv[3])
+    build_now(sys.argv[1], sys.argv[2], spec["exam_ids"], spec["filters"], spec["cutoff"])

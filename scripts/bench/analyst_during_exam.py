@@ -9,8 +9,9 @@ save through the lean autosave route (the paper page's) at ``--rate`` saves per 
 in all, paced, from 8 client threads. Against gunicorn with 2 sync workers:
 
 1. baseline: ``--seconds`` of saves, no analyst;
-2. cold: the analyst opens the statistics page once while saves go on (the report and
-   its charts are built, once, for this data version);
+2. cold: the analyst opens the statistics page while saves go on: the report and its
+   charts are built, once for this data version, in a process of its own; the page
+   answers within about 2 s (a placeholder that refreshes itself every 3 s until then);
 3. analyst: ``--seconds`` of saves while the analyst loads the page and every chart on it
    (as a browser does), again and again with no pause.
 
@@ -176,6 +177,27 @@ def _analyst_login(port: int) -> str:
     return resp.getheader("Set-Cookie").split(";", 1)[0]
 
 
+def _cold_open(port: int, cookie: str, exam_id: int) -> tuple[float, float, int]:
+    """The first view of the statistics: (seconds to the first answer, seconds until the
+    page is there, answers before it): the build runs in a process of its own and the
+    page refreshes itself (every 3 s, as the placeholder page says) until it is done."""
+    t0 = time.perf_counter()
+    first, tries = None, 0
+    while True:
+        conn = http.client.HTTPConnection(c.HOST, port, timeout=120)
+        conn.request("GET", f"/analysis/exams/{exam_id}", headers={"Cookie": cookie})
+        resp = conn.getresponse()
+        resp.read()
+        conn.close()
+        tries += 1
+        first = first or time.perf_counter() - t0
+        if resp.status == 200:
+            return first, time.perf_counter() - t0, tries
+        if resp.status != 503 or time.perf_counter() - t0 > 300:
+            raise RuntimeError(f"statistics page answered {resp.status}")
+        time.sleep(3)
+
+
 def _open_page(port: int, cookie: str, exam_id: int) -> tuple[float, float, int, int]:
     """(page seconds, page + charts seconds, page bytes, charts) as a browser loads it."""
     conn = http.client.HTTPConnection(c.HOST, port, timeout=120)
@@ -225,8 +247,9 @@ def main() -> None:
             savers.phase = "baseline"
             time.sleep(args.seconds)
             savers.phase = "cold"
-            cold_page, cold_total, page_bytes, n_charts = _open_page(port, cookie, seeded.exam_id)
+            cold_first, cold_ready, cold_tries = _cold_open(port, cookie, seeded.exam_id)
             savers.phase = "analyst"
+            _, _, page_bytes, n_charts = _open_page(port, cookie, seeded.exam_id)
             pages, totals = [], []
             end = time.perf_counter() + args.seconds
             while time.perf_counter() < end:
@@ -256,8 +279,9 @@ def main() -> None:
             "autosave_with_analyst": during,
             "save_errors": savers.errors,
             "first_save_error": savers.first_error,
-            "cold_page_s": round(cold_page, 2),
-            "cold_page_with_charts_s": round(cold_total, 2),
+            "cold_first_answer_s": round(cold_first, 2),
+            "cold_ready_s": round(cold_ready, 2),
+            "cold_views": cold_tries,
             "page_bytes": page_bytes,
             "charts_per_page": n_charts,
             "cached_page": page,

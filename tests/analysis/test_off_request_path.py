@@ -29,7 +29,7 @@ def runner_clock(monkeypatch):
 
 
 @pytest.fixture
-def served(committed_factory, db_url, tmp_path, runner_clock):
+def served(committed_factory, db_url, tmp_path, runner_clock, request):
     """The app as served (no test session factory) with a candidate and an analyst."""
     from core.accounts.services import ensure_account, grant_role, set_password
     from core.org.models import OrgUnit, Person
@@ -50,6 +50,8 @@ def served(committed_factory, db_url, tmp_path, runner_clock):
             "DATABASE_URL": db_url,
             "SECRET_KEY": "test-secret",
             "INSTANCE_PATH": str(tmp_path / "instance"),
+            # the read under test happens in the request (monkeypatched in this process)
+            "ANALYSIS_DETACHED": getattr(request, "param", False),
         }
     )
     yield app, exam_id
@@ -117,3 +119,25 @@ def test_a_sleeping_analyst_read_does_not_delay_a_candidate_save(
     assert max(timings) < SLEEP / 3, timings
     with committed_factory() as s:
         assert s.scalar(select(Answer.response).where(Answer.seq == 2)) == "B"
+
+
+@pytest.mark.parametrize("served", [True], indirect=True)
+def test_the_report_is_built_in_a_process_of_its_own(served, tmp_path):
+    """As served, the first view starts the build process and answers within about
+    two seconds: the page, or a page that refreshes itself until the build is done."""
+    app, exam_id = served
+    analyst, _ = _login(app, "AN0001")
+    t0 = time.perf_counter()
+    first = analyst.get(f"/analysis/exams/{exam_id}")
+    assert time.perf_counter() - t0 < 10
+    status = first.status_code
+    if status == 503:
+        assert "统计正在生成" in first.get_data(as_text=True)
+        assert first.headers["Retry-After"] == "3"
+    deadline = time.time() + 60
+    while status != 200 and time.time() < deadline:
+        time.sleep(0.5)
+        status = analyst.get(f"/analysis/exams/{exam_id}").status_code
+    log = tmp_path / "instance" / "analysis-cache" / "build.log"
+    assert status == 200, log.read_text() if log.exists() else "no build log"
+    assert not log.exists() or "Traceback" not in log.read_text()

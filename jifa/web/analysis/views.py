@@ -64,7 +64,13 @@ def _cache() -> cache.ReportCache:
 def _entry(exam_id: int) -> cache.Entry:
     """The analysis of the current data (cached per exam, filters and data version; the
     last good copy while another worker builds the new one; ``cache.Busy`` if none)."""
-    return _cache().get(db(), _exam_ids(exam_id), _filters(), cutoff=_cutoff())
+    detached = current_app.config.get("ANALYSIS_DETACHED")
+    if detached is None:  # an app on its own database: build in a process of its own
+        detached = current_app.config.get("SESSION_FACTORY") is None
+    return _cache().get(
+        db(), _exam_ids(exam_id), _filters(), cutoff=_cutoff(),
+        database_url=str(current_app.config["DATABASE_URL"]) if detached else None,
+    )  # fmt: skip
 
 
 def _query(**changes) -> str:
