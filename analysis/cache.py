@@ -338,10 +338,10 @@ class ReportCache:
 def build_now(root: Path | str, database_url: str, exam_ids: list[int], filters: dict,
               cutoff: str) -> bool:  # fmt: skip
     """Build one analysis (the detached build process); False if another build runs."""
-    from core.db import make_engine, make_session_factory
+    from core.db import lazy_writes, make_engine, make_session_factory
 
     c = ReportCache(root)
-    engine = make_engine(database_url)
+    engine = lazy_writes(make_engine(database_url))  # reads take no write lock
     try:
         with make_session_factory(engine)() as session, c._build_lock(blocking=False) as mine:
             if not mine:
