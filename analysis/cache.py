@@ -52,6 +52,8 @@ MEMORY_ENTRIES = 8
 #: seconds a request waits for a detached build before answering without it
 DETACHED_WAIT = 2.0
 _CHILDREN: list[subprocess.Popen] = []
+#: the database URL of a detached build (kept out of its command line)
+DATABASE_ENV = "JIFA_ANALYSIS_DATABASE_URL"
 _PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -216,9 +218,11 @@ class ReportCache:
             pass
         if free:
             _reap()
-            args = [sys.executable, "-m", "analysis.cache", str(self.root), url,
-                    json.dumps({"exam_ids": exam_ids, "filters": filters, "cutoff": cutoff},
-                               ensure_ascii=False)]  # fmt: skip
+            args = [
+                sys.executable, "-m", "analysis.cache", str(self.root),
+                json.dumps({"exam_ids": exam_ids, "filters": filters, "cutoff": cutoff},
+                           ensure_ascii=False),
+            ]  # fmt: skip
             self.root.mkdir(parents=True, exist_ok=True)
             with open(self.root / "build.log", "ab") as log:
                 _CHILDREN.append(
@@ -229,6 +233,8 @@ class ReportCache:
                         stderr=log,
                         start_new_session=True,
                         cwd=_PROJECT_ROOT,
+                        # the URL may hold a password: the environment, not the argv
+                        env={**os.environ, DATABASE_ENV: url},
                     )  # fmt: skip
                 )
         deadline = time.monotonic() + DETACHED_WAIT
@@ -370,6 +376,7 @@ def _write_atomic(target: Path, data: bytes) -> None:
     os.replace(tmp, target)
 
 
-if __name__ == "__main__":  # the detached build: python -m analysis.cache ROOT URL JSON
-    spec = json.loads(sys.argv[3])
-    build_now(sys.argv[1], sys.argv[2], spec["exam_ids"], spec["filters"], spec["cutoff"])
+if __name__ == "__main__":  # the detached build: python -m analysis.cache ROOT JSON
+    spec = json.loads(sys.argv[2])
+    url = os.environ[DATABASE_ENV]
+    build_now(sys.argv[1], url, spec["exam_ids"], spec["filters"], spec["cutoff"])

@@ -154,6 +154,8 @@ def _download(exam_id: int, name: str, build) -> bytes:
         pngs = {n: entry.chart(n) for n in entry.chart_names}
         return build(rep, {n: b for n, b in pngs.items() if b})
 
+    if entry.stale:  # newer data than the cached analysis: built now, not kept
+        return full()
     return _cache().download(entry, name, full)
 
 
