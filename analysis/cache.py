@@ -216,8 +216,15 @@ class ReportCache:
         """Start the build process unless one runs; wait a little for this version."""
         with self._build_lock(blocking=False) as free:
             pass
-        if free:
-            _reap()
+        _reap()
+        started = self.root / "build.started"  # a build process starting (not locked yet)
+        try:
+            starting = time.time() - started.stat().st_mtime < 15
+        except FileNotFoundError:
+            starting = False
+        if free and not starting and not _CHILDREN:
+            self.root.mkdir(parents=True, exist_ok=True)
+            started.touch()
             args = [
                 sys.executable, "-m", "analysis.cache", str(self.root),
                 json.dumps({"exam_ids": exam_ids, "filters": filters, "cutoff": cutoff},
