@@ -252,7 +252,7 @@ def write_questions(
     codes = _new_codes(session, items)
     stamp = {"created_at": now, "updated_at": now} if now else {}
     question_rows = [
-        {"code": code, "status": d.status, "needs_review": False, **stamp}
+        {"code": code, "status": d.status, "reserved": d.reserved, "needs_review": False, **stamp}
         for code, d in zip(codes, items, strict=True)
     ]
     question_ids = list(

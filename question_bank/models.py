@@ -14,6 +14,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -153,6 +154,9 @@ class Question(Base):
     review_reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    #: 仅限考试: reserved for exams; never shown in practice, the law reader or anything
+    #: a candidate can download (``jifa bank reserve``, the template's 仅限考试 column)
+    reserved: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     #: the version papers now draw; older versions stay for papers already issued
     current_version: Mapped[QuestionVersion | None] = relationship(

@@ -23,10 +23,13 @@ if TYPE_CHECKING:
     from question_bank.rows import RowContext
 
 OPTION_KEYS = "ABCDEFGH"
+#: 仅限考试: 是 = reserved for exams (never in practice or the law reader); empty = no
+RESERVED = "仅限考试"
 TEMPLATE_HEADERS = (
     ["题型", "题干"]
     + [f"选项{k}" for k in OPTION_KEYS]
     + ["答案", "解析", "难度", "知识点", "出处", "条款", "适用层级", "状态"]
+    + [RESERVED]
 )
 EXPORT_HEADERS = ["编号", *TEMPLATE_HEADERS]
 
@@ -48,6 +51,7 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "条款": ("条文", "法条", "条目", "条", "article"),
     "适用层级": ("层级", "适用对象", "适用范围", "tier", "tiers"),
     "状态": ("status",),
+    RESERVED: ("仅用于考试", "考试专用", "保留", "reserved"),
 }
 
 
@@ -77,8 +81,15 @@ def format_citations(ctx: RowContext, citations: list[tuple[int, str | None]]) -
     return "；".join(parts), ""
 
 
-def format_row(ctx: RowContext, code: str, status: str, version: QuestionVersion) -> list:
-    """An export row in ``EXPORT_HEADERS`` order."""
+def format_reserved(reserved: bool) -> str | None:
+    """The 仅限考试 cell: 是, or empty."""
+    return "是" if reserved else None
+
+
+def format_row(
+    ctx: RowContext, code: str, status: str, version: QuestionVersion, *, reserved: bool = False
+) -> list:
+    """An export row in ``EXPORT_HEADERS`` order (``reserved``: the question's 仅限考试)."""
     options = {o["key"]: o["text"] for o in version.options or []}
     source, articles = format_citations(
         ctx, [(c.source_id, c.article_key) for c in version.citations]
@@ -96,12 +107,13 @@ def format_row(ctx: RowContext, code: str, status: str, version: QuestionVersion
         articles or None,
         "；".join(TIER_LABELS[t] for t in version.tiers or ["all"]),
         QUESTION_STATUS_LABELS[QuestionStatus(status)],
+        format_reserved(reserved),
     ]
 
 
-def row_values(ctx: RowContext, code: str, status: str, version: QuestionVersion) -> dict:
+def row_values(
+    ctx: RowContext, code: str, status: str, version: QuestionVersion, *, reserved: bool = False
+) -> dict:
     """The same row as a {header: value} dict (the web edit form's initial values)."""
-    return {
-        h: ("" if v is None else str(v))
-        for h, v in zip(EXPORT_HEADERS, format_row(ctx, code, status, version), strict=True)
-    }
+    row = format_row(ctx, code, status, version, reserved=reserved)
+    return {h: ("" if v is None else str(v)) for h, v in zip(EXPORT_HEADERS, row, strict=True)}

@@ -52,7 +52,7 @@ def rebuild_paper(session: Session, paper: Paper) -> dict:
         pool = load_pool_versions(session, gen.pool_version_ids)
         seed = gen.seed
     else:  # papers written by other means: best effort against today's pool
-        pool = load_pool(session, spec.tier)
+        pool = load_pool(session, spec.tier, reserved_only=spec.reserved_only)
         seed = exam.seed
     rebuilt = generate_paper(prepare(pool, spec), spec, rng_for(seed, paper.person_id))
     stored = stored_signature(session, paper)

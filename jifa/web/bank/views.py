@@ -160,7 +160,9 @@ def edit(code: str):
     question = services.get_question(db(), code)
     version = services.current_version(question)
     if request.method == "GET":
-        values = row_values(RowContext(db()), question.code, question.status, version)
+        values = row_values(
+            RowContext(db()), question.code, question.status, version, reserved=question.reserved
+        )
         return _edit_page(values, question=question)
     values = _form_values()
     try:
@@ -215,6 +217,16 @@ def activate(code: str):
     question = services.get_question(db(), code)
     services.set_status(db(), question, QuestionStatus.active.value, actor=actor())
     flash(f"试题 {code} 已启用。", "info")
+    return redirect(url_for("bank.view", code=code))
+
+
+@bp.post("/q/<code>/reserve")
+@roles_required(*BANK_ROLES)
+def reserve(code: str):
+    """仅限考试 on/off (the form's ``reserved`` field: 1 or 0)."""
+    reserved = request.form.get("reserved", "1") == "1"
+    services.set_reserved(db(), [code], reserved, actor=actor())
+    flash(f"试题 {code} 已{'设为仅限考试' if reserved else '取消仅限考试'}。", "info")
     return redirect(url_for("bank.view", code=code))
 
 
