@@ -408,3 +408,115 @@ def mistakes(session: Session, person_id: int, now: dt.datetime) -> list[dict]:
 
 def due_count(session: Session, person_id: int, now: dt.datetime) -> int:
     return sum(1 for m in mistakes(session, person_id, now) if m["due"])
+
+
+# ---------------------------------------------------------------- the web pages
+
+
+def answer_from_form(qtype: str, values: dict[str, list[str]]) -> object:
+    """A form's fields (``answer`` repeated, ``blank`` per blank) as the JSON answer
+    ``answer`` takes."""
+    chosen = [v for v in values.get("answer", []) if v]
+    if qtype == "multiple":
+        return chosen or None
+    if qtype == "true_false":
+        if not chosen:
+            return None
+        if chosen[0] not in ("true", "false"):
+            raise InvalidInput("判断题的答案应为“正确”或“错误”。")
+        return chosen[0] == "true"
+    if qtype == "fill_blank":
+        return values.get("blank", [])
+    return chosen[0] if chosen else None
+
+
+def page(session: Session, person_id: int, session_id: int, number: int) -> dict:
+    """Question ``number`` (1-based) of a session, with its feedback once answered,
+    and where the learner stands."""
+    row = owned_session(session, session_id, person_id)
+    total = len(row.question_ids)
+    if not 1 <= number <= total:
+        raise NotFound("本次练习中没有这道题。")
+    qid, vid = row.question_ids[number - 1], row.version_ids[number - 1]
+    version = session.get(QuestionVersion, vid)
+    question = session.get(Question, qid)
+    answers = {
+        a.question_id: a
+        for a in session.scalars(select(PracticeAnswer).where(PracticeAnswer.session_id == row.id))
+    }
+    done = answers.get(qid)
+    feedback = None
+    if done is not None and not question.reserved:
+        feedback = _feedback(session, version, done.correct, done.response)
+    next_open = next(
+        (i + 1 for i, q in enumerate(row.question_ids) if q not in answers and i + 1 != number),
+        None,
+    )
+    return {
+        "session_id": row.id,
+        "mode": row.mode,
+        "mode_label": MODE_LABELS[row.mode],
+        "number": number,
+        "total": total,
+        "answered": len(answers),
+        "correct": sum(1 for a in answers.values() if a.correct),
+        "question": question_payload(qid, question.code, version),
+        "withdrawn": question.reserved,
+        "feedback": feedback,
+        "next_open": next_open,
+    }
+
+
+def summary(session: Session, person_id: int, session_id: int) -> dict:
+    """The end of a session: each question right, wrong or not answered."""
+    row = owned_session(session, session_id, person_id)
+    answers = {
+        a.question_id: a
+        for a in session.scalars(select(PracticeAnswer).where(PracticeAnswer.session_id == row.id))
+    }
+    codes = dict(session.execute(select(Question.id, Question.code).where(Question.id.in_(row.question_ids))).all())
+    items = [
+        {
+            "number": i + 1,
+            "code": codes.get(q, ""),
+            "correct": answers[q].correct if q in answers else None,
+        }
+        for i, q in enumerate(row.question_ids)
+    ]
+    return {
+        "session_id": row.id,
+        "mode_label": MODE_LABELS[row.mode],
+        "total": len(items),
+        "answered": len(answers),
+        "correct": sum(1 for a in answers.values() if a.correct),
+        "items": items,
+    }
+
+
+def choices(session: Session) -> dict:
+    """What the start form offers: sources and knowledge points with practice
+    questions."""
+    sources = session.execute(
+        select(LawSource.code, LawSource.name, func.count())
+        .join(QuestionVersion, QuestionVersion.source_id == LawSource.id)
+        .join(Question, Question.id == QuestionVersion.question_id)
+        .where(practisable())
+        .group_by(LawSource.code, LawSource.name, LawSource.sort_order)
+        .order_by(LawSource.sort_order, LawSource.code)
+    ).all()
+    kps = session.execute(
+        select(KnowledgePoint.name, func.count())
+        .join(
+            version_knowledge_points,
+            version_knowledge_points.c.knowledge_point_id == KnowledgePoint.id,
+        )
+        .join(QuestionVersion, QuestionVersion.id == version_knowledge_points.c.version_id)
+        .join(Question, Question.id == QuestionVersion.question_id)
+        .where(practisable())
+        .group_by(KnowledgePoint.name)
+        .order_by(KnowledgePoint.name)
+    ).all()
+    return {
+        "sources": [{"code": c, "name": n, "questions": k} for c, n, k in sources],
+        "knowledge_points": [{"name": n, "questions": k} for n, k in kps],
+    }
