@@ -14,7 +14,7 @@ import datetime as dt
 import random
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from core.errors import Conflict, InvalidInput, NotFound
@@ -277,41 +277,42 @@ def session_payload(session: Session, row: PracticeSession) -> dict:
 # ---------------------------------------------------------------- answering
 
 
-def _feedback(session: Session, version: QuestionVersion, correct: bool, response) -> dict:
+def _feedback(session: Session, version, correct: bool, response) -> dict:
+    """``version``: a ``QuestionVersion`` or a row with its id, type, answer, options
+    and explanation."""
     key = _item_key(version)
     return {
         "correct": correct,
         "key": kinds.get(version.type).key_displayed(key),
         "response": response,
         "explanation": version.explanation or "",
-        "citation": cited_article(session, version),
+        "citation": cited_article(session, version.id),
     }
 
 
+_ENTRY_FIELDS = ("wrong_at", "due_at", "reviews", "streak", "wrong_count", "cleared_at")
+
+
 def _notebook(session: Session, person_id: int, question_id: int, correct: bool, now) -> dict:
-    row = session.scalar(
-        select(MistakeEntry).where(
-            MistakeEntry.person_id == person_id, MistakeEntry.question_id == question_id
-        )
-    )
-    before = None
-    if row is not None:
-        before = spacing.Entry(
-            wrong_at=row.wrong_at,
-            due_at=row.due_at,
-            reviews=row.reviews,
-            streak=row.streak,
-            wrong_count=row.wrong_count,
-            cleared_at=row.cleared_at,
-        )
+    """Update the notebook entry of (person, question) after an answer (Core
+    statements: this runs on every practice answer)."""
+    table = MistakeEntry.__table__
+    mine = (table.c.person_id == person_id) & (table.c.question_id == question_id)
+    row = session.execute(
+        select(table.c.id, *(table.c[f] for f in _ENTRY_FIELDS)).where(mine)
+    ).first()
+    before = None if row is None else spacing.Entry(**{f: getattr(row, f) for f in _ENTRY_FIELDS})
     after = spacing.answer(before, correct, now)
     if after is None:
         return {"in_notebook": False}
-    if row is None:
-        row = MistakeEntry(person_id=person_id, question_id=question_id)
-        session.add(row)
-    row.wrong_at, row.due_at, row.reviews = after.wrong_at, after.due_at, after.reviews
-    row.streak, row.wrong_count, row.cleared_at = after.streak, after.wrong_count, after.cleared_at
+    if after != before:
+        values = {f: getattr(after, f) for f in _ENTRY_FIELDS}
+        if row is None:
+            session.execute(
+                insert(table).values(person_id=person_id, question_id=question_id, **values)
+            )
+        else:
+            session.execute(update(table).where(table.c.id == row.id).values(**values))
     return {
         "in_notebook": after.open,
         "due_at": after.due_at.isoformat() if after.open else None,
@@ -340,15 +341,10 @@ def answer(
         index = row.question_ids.index(question_id)
     except ValueError:
         raise NotFound("本次练习中没有这道题。") from None
-    version = session.get(QuestionVersion, row.version_ids[index])
-    question = session.get(Question, question_id)
-    if question.reserved:
+    version = session.execute(_VERSION, {"vid": row.version_ids[index]}).one()
+    if version.reserved:
         raise Conflict("该题已设为仅限考试，不再用于练习。")
-    previous = session.scalar(
-        select(PracticeAnswer).where(
-            PracticeAnswer.session_id == row.id, PracticeAnswer.question_id == question_id
-        )
-    )
+    previous = session.execute(_PREVIOUS, {"sid": row.id, "qid": question_id}).first()
     if previous is not None:
         return {**_feedback(session, version, previous.correct, previous.response), "repeated": True}
     key = _item_key(version)
@@ -357,8 +353,8 @@ def answer(
     if response is None:
         raise InvalidInput("请先作答再提交。")
     correct = kind.check(response, key).is_correct
-    session.add(
-        PracticeAnswer(
+    session.execute(
+        insert(PracticeAnswer.__table__).values(
             session_id=row.id,
             person_id=person_id,
             question_id=question_id,
@@ -369,8 +365,25 @@ def answer(
         )
     )
     notebook = _notebook(session, person_id, question_id, correct, now)
-    session.flush()
     return {**_feedback(session, version, correct, response), "notebook": notebook}
+
+
+#: what checking and the reply need of the version shown (one read per answer)
+_VERSION = (
+    select(
+        QuestionVersion.id,
+        QuestionVersion.type,
+        QuestionVersion.answer,
+        QuestionVersion.options,
+        QuestionVersion.explanation,
+        Question.reserved,
+    )
+    .join(Question, Question.id == QuestionVersion.question_id)
+    .where(QuestionVersion.id == bindparam("vid"))
+)
+_PREVIOUS = select(PracticeAnswer.correct, PracticeAnswer.response).where(
+    PracticeAnswer.session_id == bindparam("sid"), PracticeAnswer.question_id == bindparam("qid")
+)
 
 
 # ---------------------------------------------------------------- the notebook

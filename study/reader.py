@@ -4,7 +4,7 @@ for exams (仅限考试) and questions not in use never appear here."""
 
 from __future__ import annotations
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from core.errors import InvalidInput, NotFound
@@ -201,28 +201,44 @@ def search(session: Session, query: str, code: str | None = None) -> list[dict]:
     ]
 
 
-def cited_article(session: Session, version: QuestionVersion) -> dict | None:
-    """The first citation of ``version`` with the article's text from the source's
-    current revision: {"source", "article", "text"} (text ``None`` when the statute's
-    text is not imported); ``None`` for an uncited question."""
-    citation = version.citations[0] if version.citations else None
+_FIRST_CITATION = (
+    select(
+        LawSource.id,
+        LawSource.name,
+        LawSource.code,
+        LawSource.current_revision,
+        Citation.article_key,
+    )
+    .join(LawSource, LawSource.id == Citation.source_id)
+    .where(Citation.version_id == bindparam("vid"))
+    .order_by(Citation.id)
+    .limit(1)
+)
+
+
+def cited_article(session: Session, version_id: int) -> dict | None:
+    """The first citation of the version with the article's text from the source's
+    current revision (else the newest imported one): {"source", "article", "text"}
+    (text ``None`` when the statute's text is not imported); ``None`` for an uncited
+    question."""
+    citation = session.execute(_FIRST_CITATION, {"vid": version_id}).first()
     if citation is None:
         return None
-    source = citation.source
+    key = citation.article_key
     data = {
-        "source": source.name,
-        "source_code": source.code,
-        "article": label_for(citation.article_key) if citation.article_key else None,
-        "article_key": citation.article_key,
+        "source": citation.name,
+        "source_code": citation.code,
+        "article": label_for(key) if key else None,
+        "article_key": key,
         "text": None,
     }
-    if citation.article_key:
+    if key:
         row = session.execute(
             select(Article.label, Article.text)
             .join(LawRevision, LawRevision.id == Article.revision_id)
-            .where(LawRevision.source_id == source.id, Article.key == citation.article_key)
+            .where(LawRevision.source_id == citation.id, Article.key == key)
             .order_by(
-                (LawRevision.revision_date == source.current_revision).desc(),
+                (LawRevision.revision_date == citation.current_revision).desc(),
                 LawRevision.revision_date.desc(),
             )
             .limit(1)

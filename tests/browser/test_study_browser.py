@@ -79,7 +79,7 @@ def study_world(live_server):
         # yesterday: one criminal-law question answered wrong
         yesterday = now - dt.timedelta(days=1, hours=1)
         row = practice.start_session(
-            s, person.id, practice.PracticeRequest(source="criminal_law", size=1),
+            s, person.id, practice.PracticeRequest(knowledge_point="受贿罪", size=1),
             now=yesterday, seed=5,
         )  # fmt: skip
         mistake_qid = row.question_ids[0]

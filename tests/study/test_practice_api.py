@@ -119,8 +119,9 @@ def test_bad_answers_get_4xx_in_chinese(client, token, body):
 
 
 def test_another_persons_practice_is_not_readable(app, client, token, other_learner, login):
-    data = _post(client, {"size": 2}, token).get_json()
-    sid, qid = data["session_id"], data["questions"][0]["id"]
+    data = _post(client, {"knowledge_point": "受贿罪", "difficulty": 3, "size": 5}, token).get_json()
+    sid = data["session_id"]
+    qid = next(q["id"] for q in data["questions"] if q["type"] == "single")
     assert _put(client, sid, qid, {"answer": "A"}, token).status_code == 200
     other = app.test_client()
     other_token = login(other_learner.person_no, PASSWORD, c=other)
