@@ -321,6 +321,22 @@ def _notebook(session: Session, person_id: int, question_id: int, correct: bool,
     }
 
 
+@dataclass(frozen=True)
+class CheckedAnswer:
+    """An answer checked (``check``) and ready to be stored (``record``)."""
+
+    session_id: int
+    person_id: int
+    question_id: int
+    version_id: int
+    response: object
+    correct: bool
+    #: the reply: correct, key, response, explanation, citation
+    feedback: dict
+    #: the question was answered before in this session: nothing to store
+    repeated: bool = False
+
+
 def answer(
     session: Session,
     person_id: int,
@@ -334,6 +350,34 @@ def answer(
     the cited article's text. The answer is stored and the notebook updated. Sending
     the same question again returns the first result (``repeated``) and stores
     nothing."""
+    return record(session, check(session, person_id, session_id, question_id, body), now=now)
+
+
+def record(session: Session, checked: CheckedAnswer, *, now: dt.datetime) -> dict:
+    """Store a checked answer and update the notebook (the writes of ``answer``; a
+    second answer to the same question of a session fails on its unique key)."""
+    if checked.repeated:
+        return {**checked.feedback, "repeated": True}
+    session.execute(
+        insert(PracticeAnswer.__table__).values(
+            session_id=checked.session_id,
+            person_id=checked.person_id,
+            question_id=checked.question_id,
+            version_id=checked.version_id,
+            response=checked.response,
+            correct=checked.correct,
+            answered_at=now,
+        )
+    )
+    notebook = _notebook(session, checked.person_id, checked.question_id, checked.correct, now)
+    return {**checked.feedback, "notebook": notebook}
+
+
+def check(
+    session: Session, person_id: int, session_id: int, question_id: int, body: object
+) -> CheckedAnswer:
+    """The reads of ``answer``: the session is the person's, the question is in it and
+    not reserved since, the answer is valid; right or wrong, and the reply."""
     if not isinstance(body, dict) or "answer" not in body:
         raise InvalidInput("请求应包含 answer。")
     row = owned_session(session, session_id, person_id)
@@ -345,27 +389,20 @@ def answer(
     if version.reserved:
         raise Conflict("该题已设为仅限考试，不再用于练习。")
     previous = session.execute(_PREVIOUS, {"sid": row.id, "qid": question_id}).first()
+    ids = {"session_id": row.id, "person_id": person_id, "question_id": question_id,
+           "version_id": version.id}  # fmt: skip
     if previous is not None:
-        return {**_feedback(session, version, previous.correct, previous.response), "repeated": True}
+        feedback = _feedback(session, version, previous.correct, previous.response)
+        return CheckedAnswer(**ids, response=previous.response, correct=previous.correct,
+                             feedback=feedback, repeated=True)  # fmt: skip
     key = _item_key(version)
     kind = kinds.get(version.type)
     response = kind.validate(body["answer"], key)
     if response is None:
         raise InvalidInput("请先作答再提交。")
     correct = kind.check(response, key).is_correct
-    session.execute(
-        insert(PracticeAnswer.__table__).values(
-            session_id=row.id,
-            person_id=person_id,
-            question_id=question_id,
-            version_id=version.id,
-            response=response,
-            correct=correct,
-            answered_at=now,
-        )
-    )
-    notebook = _notebook(session, person_id, question_id, correct, now)
-    return {**_feedback(session, version, correct, response), "notebook": notebook}
+    feedback = _feedback(session, version, correct, response)
+    return CheckedAnswer(**ids, response=response, correct=correct, feedback=feedback)
 
 
 #: what checking and the reply need of the version shown (one read per answer)

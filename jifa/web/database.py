@@ -7,6 +7,8 @@ error response (status >= 400) rolls back instead.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 from flask import Flask, current_app, g, request
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -64,3 +66,30 @@ def _close(_exc):
 
 def is_api_request() -> bool:
     return request.path.startswith("/api/")
+
+
+@contextmanager
+def reads_without_write_lock():
+    """Run the block's reads outside the write queue, then carry on as usual.
+
+    On SQLite every request transaction holds the write lock from its first statement
+    (``BEGIN IMMEDIATE``), reads included. For a hot route that reads a lot and then
+    writes a little (a practice answer), this ends the transaction so far (call it
+    before anything is written), runs the block in autocommit (no lock; WAL readers
+    never wait; on PostgreSQL the driver's autocommit), and ends that too: the writes
+    after the block begin an ordinary transaction, committed as usual at the end of
+    the request. What the block read may be changed by another request before the
+    writes: the writes must be guarded by the database (unique keys) or re-read."""
+    from core.db import AUTOCOMMIT_OPTION
+
+    session = db()
+    session.commit()
+    if session.get_bind().dialect.name == "sqlite":
+        options = {AUTOCOMMIT_OPTION: True}
+    else:
+        options = {"isolation_level": "AUTOCOMMIT"}
+    session.connection(execution_options=options)
+    try:
+        yield session
+    finally:
+        session.commit()

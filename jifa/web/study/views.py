@@ -16,7 +16,7 @@ from analysis.study_results import unit_report, unit_report_xlsx
 from core.db import utcnow
 from core.errors import InvalidInput
 from jifa.web.access import current_scope, login_required, roles_required
-from jifa.web.database import db
+from jifa.web.database import db, reads_without_write_lock
 from jifa.web.errors import json_reply
 from study import practice, progress, reader
 
@@ -191,7 +191,10 @@ def api_session(session_id: int):
 @login_required
 def api_answer(session_id: int, question_id: int):
     body = request.get_json(silent=True)
-    result = practice.answer(db(), _person_id(), session_id, question_id, body, now=utcnow())
+    person_id = _person_id()
+    with reads_without_write_lock() as session:
+        checked = practice.check(session, person_id, session_id, question_id, body)
+    result = practice.record(db(), checked, now=utcnow())
     return json_reply({"ok": True, **result})
 
 
