@@ -70,25 +70,25 @@ def is_api_request() -> bool:
 
 @contextmanager
 def reads_without_write_lock():
-    """Run the block's reads outside the write queue, then carry on as usual.
+    """Run the block's reads outside SQLite's write queue, then carry on as usual.
 
     On SQLite every request transaction holds the write lock from its first statement
     (``BEGIN IMMEDIATE``), reads included. For a hot route that reads a lot and then
     writes a little (a practice answer), this ends the transaction so far (call it
-    before anything is written), runs the block in autocommit (no lock; WAL readers
-    never wait; on PostgreSQL the driver's autocommit), and ends that too: the writes
-    after the block begin an ordinary transaction, committed as usual at the end of
-    the request. What the block read may be changed by another request before the
-    writes: the writes must be guarded by the database (unique keys) or re-read."""
+    before anything is written), runs the block in autocommit (no lock: WAL readers
+    never wait), and ends that too: the writes after the block begin an ordinary
+    transaction, committed as usual at the end of the request. What the block read may
+    be changed by another request before the writes: the writes must be guarded by
+    the database (unique keys) or re-read. PostgreSQL readers never wait for writers:
+    there the block simply runs in the request's transaction."""
     from core.db import AUTOCOMMIT_OPTION
 
     session = db()
+    if session.get_bind().dialect.name != "sqlite":
+        yield session
+        return
     session.commit()
-    if session.get_bind().dialect.name == "sqlite":
-        options = {AUTOCOMMIT_OPTION: True}
-    else:
-        options = {"isolation_level": "AUTOCOMMIT"}
-    session.connection(execution_options=options)
+    session.connection(execution_options={AUTOCOMMIT_OPTION: True})
     try:
         yield session
     finally:
