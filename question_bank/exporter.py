@@ -31,8 +31,7 @@ def export_rows(session: Session, *, status: str | None = None) -> list[list]:
     if status:
         stmt = stmt.where(Question.status == status)
     return [
-        format_row(ctx, q.code, q.status, v, reserved=q.reserved)
-        for q, v in session.execute(stmt)
+        format_row(ctx, q.code, q.status, v, reserved=q.reserved) for q, v in session.execute(stmt)
     ]
 
 

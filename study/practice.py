@@ -524,7 +524,11 @@ def summary(session: Session, person_id: int, session_id: int) -> dict:
         a.question_id: a
         for a in session.scalars(select(PracticeAnswer).where(PracticeAnswer.session_id == row.id))
     }
-    codes = dict(session.execute(select(Question.id, Question.code).where(Question.id.in_(row.question_ids))).all())
+    codes = dict(
+        session.execute(
+            select(Question.id, Question.code).where(Question.id.in_(row.question_ids))
+        ).all()
+    )
     items = [
         {
             "number": i + 1,

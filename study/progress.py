@@ -8,7 +8,12 @@ import datetime as dt
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
-from question_bank.models import KnowledgePoint, LawSource, QuestionVersion, version_knowledge_points
+from question_bank.models import (
+    KnowledgePoint,
+    LawSource,
+    QuestionVersion,
+    version_knowledge_points,
+)
 from study.models import MistakeEntry, PracticeAnswer
 
 #: fewer answers than this: mastery is shown but marked as resting on little
@@ -65,7 +70,9 @@ def person_progress(session: Session, person_id: int, now: dt.datetime) -> dict:
                 version_knowledge_points,
                 version_knowledge_points.c.version_id == PracticeAnswer.version_id,
             )
-            .join(KnowledgePoint, KnowledgePoint.id == version_knowledge_points.c.knowledge_point_id)
+            .join(
+                KnowledgePoint, KnowledgePoint.id == version_knowledge_points.c.knowledge_point_id
+            )
             .where(mine)
             .group_by(KnowledgePoint.name)
             .order_by(func.count().desc(), KnowledgePoint.name)

@@ -177,9 +177,7 @@ def search(session: Session, query: str, code: str | None = None) -> list[dict]:
             current.append(rev.id)
     if not current:
         return []
-    conditions = [
-        or_(Article.text.contains(w, autoescape=True), Article.label == w) for w in words
-    ]
+    conditions = [or_(Article.text.contains(w, autoescape=True), Article.label == w) for w in words]
     rows = session.execute(
         select(Article, LawSource.code, LawSource.name)
         .join(LawRevision, LawRevision.id == Article.revision_id)

@@ -82,7 +82,9 @@ def _to_items(session: Session, rows, tier: str | None) -> list[PoolItem]:
     ]
 
 
-def load_pool(session: Session, tier: str = "all", *, reserved_only: bool = False) -> list[PoolItem]:
+def load_pool(
+    session: Session, tier: str = "all", *, reserved_only: bool = False
+) -> list[PoolItem]:
     """Current versions of active questions suited to ``tier`` (or to all tiers);
     ``reserved_only``: only questions reserved for exams (仅限考试)."""
     questions = select(Question.id).where(Question.status == QuestionStatus.active.value)

@@ -312,7 +312,9 @@ def simulate_practice(
         ability = abilities[pid]
         if rng.random() > 1 / (1 + math.exp(-(ability - 0.3))):
             continue  # does not practise
-        days = sorted(rng.sample(range(PRACTICE_DAYS), max(1, int(rng.random() * (3 + 4 * ability)))))
+        days = sorted(
+            rng.sample(range(PRACTICE_DAYS), max(1, int(rng.random() * (3 + 4 * ability))))
+        )
         for day in days:
             moment = now - dt.timedelta(days=PRACTICE_DAYS - day, hours=rng.randint(0, 8))
             source = rng.choice(sources) if sources and rng.random() < 0.3 else None
@@ -328,7 +330,9 @@ def simulate_practice(
             sessions += 1
             for qid, vid in zip(row.question_ids, row.version_ids, strict=True):
                 version = session.get(QuestionVersion, vid)
-                correct = rng.random() < p_correct(ability + 0.5, item_difficulty(version.difficulty))
+                correct = rng.random() < p_correct(
+                    ability + 0.5, item_difficulty(version.difficulty)
+                )
                 keys = [o["key"] for o in version.options or []]
                 response = kinds.get(version.type).simulated_response(
                     version.answer, keys, correct, rng

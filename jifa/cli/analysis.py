@@ -321,15 +321,13 @@ def charts_cmd(ctx: AppContext, exam_ref: str, out_dir: str) -> None:
 def simulate_cmd(ctx: AppContext, exam_ref: str, people: int, seed: int, practice: bool) -> None:
     """按简单能力模型（IRT）模拟一批考生作答并评分，并模拟练习记录。"""
     from analysis.simulate import simulate
-    from jifa.app.demo import simulate_practice
     from exam.papers.persist import get_exam
+    from jifa.app.demo import simulate_practice
 
     with ctx.transaction() as session:
         exam = get_exam(session, exam_ref)
         result = simulate(session, exam, people=people, seed=seed, now=utcnow())
-        studied = (
-            simulate_practice(session, exam.id, seed=seed, now=utcnow()) if practice else None
-        )
+        studied = simulate_practice(session, exam.id, seed=seed, now=utcnow()) if practice else None
     click.echo(f"已模拟 {result['attempts']} 份作答（考试 {result['exam_id']}）。")
     if studied:
         click.echo(

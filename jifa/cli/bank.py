@@ -171,7 +171,9 @@ def _set_reserved(ctx: AppContext, codes: tuple[str, ...], reserved: bool, as_js
         echo_json({"reserved": reserved, "changed": changed})
         return
     what = "设为仅限考试" if reserved else "取消仅限考试"
-    click.echo(f"已{what} {len(changed)} 道" + (f"：{'、'.join(changed)}" if changed else "（均无变化）"))
+    click.echo(
+        f"已{what} {len(changed)} 道" + (f"：{'、'.join(changed)}" if changed else "（均无变化）")
+    )
 
 
 @bank_group.command("reserve")

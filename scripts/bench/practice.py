@@ -37,7 +37,12 @@ LAW = """第八章　贪污贿赂罪
 第三百八十二条　国家工作人员利用职务上的便利，侵吞、窃取、骗取或者以其他手段非法占有公共财物的，是贪污罪。
 第三百八十五条　国家工作人员利用职务上的便利，索取他人财物的，或者非法收受他人财物，为他人谋取利益的，是受贿罪。
 """
-ANSWERS = {"single": '"A"', "multiple": '["A","C"]', "true_false": "false", "fill_blank": '["留置"]'}
+ANSWERS = {
+    "single": '"A"',
+    "multiple": '["A","C"]',
+    "true_false": "false",
+    "fill_blank": '["留置"]',
+}
 
 
 def cite_everything(url: str) -> None:
@@ -258,7 +263,8 @@ def main() -> None:
             "capacity": cap,
             "stored_answers": stored,
             "notebook_entries": notebook,
-            "pass": not p_err and paced_summary["p99_ms"] <= 100
+            "pass": not p_err
+            and paced_summary["p99_ms"] <= 100
             and stored == len(p_lat) + len(b_lat) + cap["answers"],
         }
     )

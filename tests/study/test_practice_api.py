@@ -104,7 +104,9 @@ def test_bad_session_requests_get_4xx_in_chinese(client, token, body):
     "body", [None, {}, {"answer": None}, {"answer": {"a": 1}}, {"answer": "Z"}, {"answer": [1, 2]}]
 )
 def test_bad_answers_get_4xx_in_chinese(client, token, body):
-    data = _post(client, {"knowledge_point": "受贿罪", "difficulty": 3, "size": 5}, token).get_json()
+    data = _post(
+        client, {"knowledge_point": "受贿罪", "difficulty": 3, "size": 5}, token
+    ).get_json()
     single = next(q for q in data["questions"] if q["type"] == "single")
     if body is None:
         resp = client.put(
@@ -119,7 +121,9 @@ def test_bad_answers_get_4xx_in_chinese(client, token, body):
 
 
 def test_another_persons_practice_is_not_readable(app, client, token, other_learner, login):
-    data = _post(client, {"knowledge_point": "受贿罪", "difficulty": 3, "size": 5}, token).get_json()
+    data = _post(
+        client, {"knowledge_point": "受贿罪", "difficulty": 3, "size": 5}, token
+    ).get_json()
     sid = data["session_id"]
     qid = next(q["id"] for q in data["questions"] if q["type"] == "single")
     assert _put(client, sid, qid, {"answer": "A"}, token).status_code == 200

@@ -69,7 +69,8 @@ def test_import_writes_the_flag(session, sources):
 
     ctx = RowContext(session)
     data, _ = parse_row(
-        ctx, {"题型": "判断", "题干": "导入的保留题。", "答案": "对", "出处": "刑法", RESERVED: "是"}
+        ctx,
+        {"题型": "判断", "题干": "导入的保留题。", "答案": "对", "出处": "刑法", RESERVED: "是"},
     )
     (code,) = write_questions(session, [data])
     assert code in _reserved(session)

@@ -53,7 +53,9 @@ def index():
 @bp.post("/start")
 @login_required
 def start():
-    form = {k: request.form.get(k) for k in ("mode", "source", "knowledge_point", "difficulty", "size")}
+    form = {
+        k: request.form.get(k) for k in ("mode", "source", "knowledge_point", "difficulty", "size")
+    }
     try:
         req = practice.parse_request(form)
         row = practice.start_session(db(), _person_id(), req, now=utcnow(), seed=_seed())
