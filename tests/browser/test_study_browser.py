@@ -110,6 +110,7 @@ def test_phone_practises_criminal_law_and_meets_yesterdays_mistake(
     # fits the phone: nothing wider than the viewport
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     page.select_option("select[name=source]", "criminal_law")
+    page.select_option("select[name=knowledge_point]", "受贿罪")  # the single-choice ones
     page.select_option("select[name=size]", "5")
     page.click("text=开始练习")
     page.wait_for_url(re.compile(r"/study/s/\d+/1$"))
