@@ -291,16 +291,22 @@ def _feedback(session: Session, version, correct: bool, response) -> dict:
 
 
 _ENTRY_FIELDS = ("wrong_at", "due_at", "reviews", "streak", "wrong_count", "cleared_at")
+_ENTRIES = MistakeEntry.__table__
+_ENTRY = select(_ENTRIES.c.id, *(_ENTRIES.c[f] for f in _ENTRY_FIELDS)).where(
+    _ENTRIES.c.person_id == bindparam("pid"), _ENTRIES.c.question_id == bindparam("qid")
+)
+_UPDATE_ENTRY = (
+    update(_ENTRIES)
+    .where(_ENTRIES.c.id == bindparam("entry_id"))
+    .values({f: bindparam(f) for f in _ENTRY_FIELDS})
+)
 
 
 def _notebook(session: Session, person_id: int, question_id: int, correct: bool, now) -> dict:
     """Update the notebook entry of (person, question) after an answer (Core
     statements: this runs on every practice answer)."""
-    table = MistakeEntry.__table__
-    mine = (table.c.person_id == person_id) & (table.c.question_id == question_id)
-    row = session.execute(
-        select(table.c.id, *(table.c[f] for f in _ENTRY_FIELDS)).where(mine)
-    ).first()
+    conn = session.connection()
+    row = conn.execute(_ENTRY, {"pid": person_id, "qid": question_id}).first()
     before = None if row is None else spacing.Entry(**{f: getattr(row, f) for f in _ENTRY_FIELDS})
     after = spacing.answer(before, correct, now)
     if after is None:
@@ -308,11 +314,12 @@ def _notebook(session: Session, person_id: int, question_id: int, correct: bool,
     if after != before:
         values = {f: getattr(after, f) for f in _ENTRY_FIELDS}
         if row is None:
-            session.execute(
-                insert(table).values(person_id=person_id, question_id=question_id, **values)
+            conn.execute(
+                insert(MistakeEntry.__table__),
+                {"person_id": person_id, "question_id": question_id, **values},
             )
         else:
-            session.execute(update(table).where(table.c.id == row.id).values(**values))
+            conn.execute(_UPDATE_ENTRY, {"entry_id": row.id, **values})
     return {
         "in_notebook": after.open,
         "due_at": after.due_at.isoformat() if after.open else None,
@@ -358,16 +365,17 @@ def record(session: Session, checked: CheckedAnswer, *, now: dt.datetime) -> dic
     second answer to the same question of a session fails on its unique key)."""
     if checked.repeated:
         return {**checked.feedback, "repeated": True}
-    session.execute(
-        insert(PracticeAnswer.__table__).values(
-            session_id=checked.session_id,
-            person_id=checked.person_id,
-            question_id=checked.question_id,
-            version_id=checked.version_id,
-            response=checked.response,
-            correct=checked.correct,
-            answered_at=now,
-        )
+    session.connection().execute(
+        insert(PracticeAnswer.__table__),
+        {
+            "session_id": checked.session_id,
+            "person_id": checked.person_id,
+            "question_id": checked.question_id,
+            "version_id": checked.version_id,
+            "response": checked.response,
+            "correct": checked.correct,
+            "answered_at": now,
+        },
     )
     notebook = _notebook(session, checked.person_id, checked.question_id, checked.correct, now)
     return {**checked.feedback, "notebook": notebook}
@@ -380,15 +388,18 @@ def check(
     not reserved since, the answer is valid; right or wrong, and the reply."""
     if not isinstance(body, dict) or "answer" not in body:
         raise InvalidInput("请求应包含 answer。")
-    row = owned_session(session, session_id, person_id)
+    conn = session.connection()  # Core on the connection: this runs on every answer
+    row = conn.execute(_SESSION, {"sid": session_id}).first()
+    if row is None or row.person_id != person_id:
+        raise NotFound("未找到该练习。")
     try:
         index = row.question_ids.index(question_id)
     except ValueError:
         raise NotFound("本次练习中没有这道题。") from None
-    version = session.execute(_VERSION, {"vid": row.version_ids[index]}).one()
+    version = conn.execute(_VERSION, {"vid": row.version_ids[index]}).one()
     if version.reserved:
         raise Conflict("该题已设为仅限考试，不再用于练习。")
-    previous = session.execute(_PREVIOUS, {"sid": row.id, "qid": question_id}).first()
+    previous = conn.execute(_PREVIOUS, {"sid": row.id, "qid": question_id}).first()
     ids = {"session_id": row.id, "person_id": person_id, "question_id": question_id,
            "version_id": version.id}  # fmt: skip
     if previous is not None:
@@ -418,6 +429,10 @@ _VERSION = (
     .join(Question, Question.id == QuestionVersion.question_id)
     .where(QuestionVersion.id == bindparam("vid"))
 )
+_SESSION = select(
+    PracticeSession.id, PracticeSession.person_id, PracticeSession.question_ids,
+    PracticeSession.version_ids,
+).where(PracticeSession.id == bindparam("sid"))  # fmt: skip
 _PREVIOUS = select(PracticeAnswer.correct, PracticeAnswer.response).where(
     PracticeAnswer.session_id == bindparam("sid"), PracticeAnswer.question_id == bindparam("qid")
 )

@@ -4,7 +4,7 @@ for exams (仅限考试) and questions not in use never appear here."""
 
 from __future__ import annotations
 
-from sqlalchemy import and_, bindparam, func, or_, select
+from sqlalchemy import Date, and_, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from core.errors import InvalidInput, NotFound
@@ -214,12 +214,25 @@ _FIRST_CITATION = (
 )
 
 
+_ARTICLE = (
+    select(Article.label, Article.text)
+    .join(LawRevision, LawRevision.id == Article.revision_id)
+    .where(LawRevision.source_id == bindparam("sid"), Article.key == bindparam("key"))
+    .order_by(
+        (LawRevision.revision_date == bindparam("current", type_=Date)).desc(),
+        LawRevision.revision_date.desc(),
+    )
+    .limit(1)
+)
+
+
 def cited_article(session: Session, version_id: int) -> dict | None:
     """The first citation of the version with the article's text from the source's
     current revision (else the newest imported one): {"source", "article", "text"}
     (text ``None`` when the statute's text is not imported); ``None`` for an uncited
     question."""
-    citation = session.execute(_FIRST_CITATION, {"vid": version_id}).first()
+    conn = session.connection()
+    citation = conn.execute(_FIRST_CITATION, {"vid": version_id}).first()
     if citation is None:
         return None
     key = citation.article_key
@@ -231,15 +244,8 @@ def cited_article(session: Session, version_id: int) -> dict | None:
         "text": None,
     }
     if key:
-        row = session.execute(
-            select(Article.label, Article.text)
-            .join(LawRevision, LawRevision.id == Article.revision_id)
-            .where(LawRevision.source_id == citation.id, Article.key == key)
-            .order_by(
-                (LawRevision.revision_date == citation.current_revision).desc(),
-                LawRevision.revision_date.desc(),
-            )
-            .limit(1)
+        row = conn.execute(
+            _ARTICLE, {"sid": citation.id, "key": key, "current": citation.current_revision}
         ).first()
         if row is not None:
             data["article"], data["text"] = row.label, row.text
