@@ -139,7 +139,14 @@ def paced(port, logins, sessions, *, think: float, answers: int, workers: int, s
             sid, items = sessions[k]
             qid, qtype = items[j % len(items)]
             try:
-                _answer(conn, logins[k], sid, qid, qtype)
+                try:
+                    _answer(conn, logins[k], sid, qid, qtype)
+                except (BrokenPipeError, ConnectionResetError, c.http.client.RemoteDisconnected):
+                    # the server closed an idle keep-alive connection: send again on a new
+                    # one (a repeated answer is answered, not stored twice)
+                    conn.close()
+                    conn = c.http.client.HTTPConnection(c.HOST, port, timeout=60)
+                    _answer(conn, logins[k], sid, qid, qtype)
                 err = None
             except Exception as exc:  # noqa: BLE001 - counted, reported
                 err = repr(exc)[:200]
