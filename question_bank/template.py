@@ -15,6 +15,7 @@ from question_bank.articles import label_for
 from question_bank.models import (
     QUESTION_STATUS_LABELS,
     TIER_LABELS,
+    Question,
     QuestionStatus,
     QuestionVersion,
 )
@@ -23,12 +24,18 @@ if TYPE_CHECKING:
     from question_bank.rows import RowContext
 
 OPTION_KEYS = "ABCDEFGH"
+#: 互斥组: questions with the same group name never share a paper
+EXCLUSION_GROUP = "互斥组"
+#: 同义答案 (fill-in): groups of interchangeable terms, "甲=乙" per group, groups by "；"
+SYNONYMS = "同义答案"
 #: 仅限考试: 是 = reserved for exams (never in practice or the law reader); empty = no
 RESERVED = "仅限考试"
 TEMPLATE_HEADERS = (
     ["题型", "题干"]
     + [f"选项{k}" for k in OPTION_KEYS]
     + ["答案", "解析", "难度", "知识点", "出处", "条款", "适用层级", "状态"]
+    + [EXCLUSION_GROUP]
+    + [SYNONYMS]
     + [RESERVED]
 )
 EXPORT_HEADERS = ["编号", *TEMPLATE_HEADERS]
@@ -51,6 +58,8 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "条款": ("条文", "法条", "条目", "条", "article"),
     "适用层级": ("层级", "适用对象", "适用范围", "tier", "tiers"),
     "状态": ("status",),
+    EXCLUSION_GROUP: ("互斥题组", "互斥", "exclusion_group"),
+    SYNONYMS: ("同义词", "等价答案", "synonyms"),
     RESERVED: ("仅用于考试", "考试专用", "保留", "reserved"),
 }
 
@@ -81,15 +90,25 @@ def format_citations(ctx: RowContext, citations: list[tuple[int, str | None]]) -
     return "；".join(parts), ""
 
 
+def format_synonyms(groups: object) -> str:
+    """The stored synonym groups as the template's 同义答案 cell: 甲=乙；丙=丁."""
+    return "；".join("=".join(str(t) for t in g) for g in groups or () if g)
+
+
 def format_reserved(reserved: bool) -> str | None:
     """The 仅限考试 cell: 是, or empty."""
     return "是" if reserved else None
 
 
 def format_row(
-    ctx: RowContext, code: str, status: str, version: QuestionVersion, *, reserved: bool = False
+    ctx: RowContext,
+    code: str,
+    status: str,
+    version: QuestionVersion,
+    question: Question | None = None,
 ) -> list:
-    """An export row in ``EXPORT_HEADERS`` order (``reserved``: the question's 仅限考试)."""
+    """An export row in ``EXPORT_HEADERS`` order (``question``: its 互斥组, 同义答案
+    and 仅限考试, which belong to the question rather than to one version)."""
     options = {o["key"]: o["text"] for o in version.options or []}
     source, articles = format_citations(
         ctx, [(c.source_id, c.article_key) for c in version.citations]
@@ -107,13 +126,19 @@ def format_row(
         articles or None,
         "；".join(TIER_LABELS[t] for t in version.tiers or ["all"]),
         QUESTION_STATUS_LABELS[QuestionStatus(status)],
-        format_reserved(reserved),
+        (question.exclusion_group if question is not None else None) or None,
+        format_synonyms(question.synonyms if question is not None else None) or None,
+        format_reserved(question.reserved if question is not None else False),
     ]
 
 
 def row_values(
-    ctx: RowContext, code: str, status: str, version: QuestionVersion, *, reserved: bool = False
+    ctx: RowContext,
+    code: str,
+    status: str,
+    version: QuestionVersion,
+    question: Question | None = None,
 ) -> dict:
     """The same row as a {header: value} dict (the web edit form's initial values)."""
-    row = format_row(ctx, code, status, version, reserved=reserved)
+    row = format_row(ctx, code, status, version, question)
     return {h: ("" if v is None else str(v)) for h, v in zip(EXPORT_HEADERS, row, strict=True)}

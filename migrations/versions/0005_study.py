@@ -2,7 +2,7 @@
 reserved for exams (仅限考试)
 
 Revision ID: 0005_study
-Revises: 0002
+Revises: 0004_records
 Create Date: 2026-11-29
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 import core.db
 
 revision = "0005_study"
-down_revision = "0002"
+down_revision = "0004_records"
 branch_labels = None
 depends_on = None
 

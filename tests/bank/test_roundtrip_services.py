@@ -14,6 +14,7 @@ from question_bank.models import (
     KnowledgePoint,
     Question,
     QuestionVersion,
+    RelatedQuestion,
     version_knowledge_points,
 )
 from question_bank.rows import version_content
@@ -50,6 +51,8 @@ ROWS = [
         "第三百八十五条；第一百二十条之一",
         "县处级；乡科级",
         "启用",
+        "组甲",
+        None,
         "是",
     ],
     [
@@ -72,6 +75,8 @@ ROWS = [
         "全部",
         "草稿",
         None,
+        None,
+        None,
     ],
     [
         "判断",
@@ -93,6 +98,8 @@ ROWS = [
         "一般干部",
         "停用",
         None,
+        None,
+        None,
     ],
     [
         "填空",
@@ -113,6 +120,8 @@ ROWS = [
         None,
         "全部",
         "启用",
+        "组甲",
+        "全国人民代表大会常务委员会=全国人大常委会；甲=甲方",
         None,
     ],
     [
@@ -129,6 +138,8 @@ ROWS = [
         "A",
         None,
         4,
+        None,
+        None,
         None,
         None,
         None,
@@ -154,11 +165,12 @@ def _snapshot(session) -> list[tuple]:
     ):
         content = version_content(v)
         content["citations"] = [[c.source.code, c.article_key] for c in v.citations]
-        out.append((q.code, q.status, content))
+        out.append((q.code, q.status, q.exclusion_group, q.synonyms, content))
     return out
 
 
 def _wipe_bank(session):
+    session.execute(delete(RelatedQuestion))
     session.execute(delete(version_knowledge_points))
     session.execute(delete(Citation))
     session.execute(delete(QuestionVersion))
