@@ -35,7 +35,13 @@ from core.org.models import Person
 from core.org.services import create_unit
 from exam.models import Answer, Attempt, Blueprint, Exam, Paper, PaperItem, Participant
 from exam.scoring import ItemKey, check_answer
-from question_bank.models import Citation, Question, QuestionVersion
+from question_bank.models import (
+    Citation,
+    KnowledgePoint,
+    Question,
+    QuestionVersion,
+    version_knowledge_points,
+)
 from question_bank.sources import ensure_default_sources
 
 CHOICE = ("single", "multiple")
@@ -66,6 +72,7 @@ class Item:
     #: a law source code (``question_bank.sources``) cited at ``article``
     source: str | None = None
     article: str | None = None
+    knowledge_points: Sequence[str] = ()
 
 
 def four_kinds(points: float = 10.0, tag: str = "") -> list[Item]:
@@ -362,6 +369,25 @@ def _questions(session: Session, items: list[Item], tag: str, now: dt.datetime) 
     ]
     if citations:
         session.connection().execute(insert(Citation), citations)
+    names = sorted({kp for item in items for kp in item.knowledge_points})
+    if names:
+        kp_ids = dict(
+            session.execute(
+                select(KnowledgePoint.name, KnowledgePoint.id).where(KnowledgePoint.name.in_(names))
+            ).all()
+        )
+        new = [n for n in names if n not in kp_ids]
+        kp_ids |= dict(
+            zip(new, _insert_ids(session, KnowledgePoint, [{"name": n} for n in new]), strict=True)
+        )
+        session.connection().execute(
+            insert(version_knowledge_points),
+            [
+                {"version_id": vid, "knowledge_point_id": kp_ids[kp]}
+                for item, vid in zip(items, version_ids, strict=True)
+                for kp in dict.fromkeys(item.knowledge_points)
+            ],
+        )
     return version_ids
 
 
