@@ -1,7 +1,7 @@
 """Shared plumbing for the runner benchmarks: a fresh database (temp SQLite file or a
-``jifa_bench`` PostgreSQL database created and dropped here), bulk-inserted candidates
-with pre-generated papers, gunicorn on 127.0.0.1, logins, wrk and a threaded Python
-client. Everything started here is stopped here."""
+``jifa_bench`` PostgreSQL database created and dropped here), candidates with papers
+from the shared seeder (``jifa.app.seed``, as the tests use), gunicorn on 127.0.0.1,
+logins, wrk and a threaded Python client. Everything started here is stopped here."""
 
 from __future__ import annotations
 
