@@ -162,46 +162,89 @@ def seed_sitting(
     items = list(items if items is not None else four_kinds())
     tag = tag or f"S{next(_tags)}"
     session.flush()  # pending ORM changes first: the rows below go in through Core
-    conn = session.connection()
+    people = _candidates(session, candidates, unit_id, person_nos, password, cheap_hash, tag, now)
     sections = sections if sections is not None else sections_for(items)
-    section_of = {s["type"]: i for i, s in enumerate(sections)}
     total = float(sum(i.points for i in items))
     pass_mark = pass_mark if pass_mark is not None else round(0.6 * total, 2)
+    exam = _exam(session, tag, sections, total, pass_mark, people.unit_id, now, exam_fields)
+    sitting = Sitting(
+        exam_id=exam["id"],
+        blueprint_id=exam["blueprint_id"],
+        unit_id=people.unit_id,
+        person_ids=people.ids,
+        person_nos=people.nos,
+        version_ids=_questions(session, items, tag, now),
+        types=[i.type for i in items],
+    )
+    orders = [
+        [_order(item, n, pos, option_orders) for pos, item in enumerate(items, start=1)]
+        for n in range(len(people.ids))
+    ]
+    _papers(session, sitting, people.units, items, sections, orders, now)
+    if attempts:
+        _attempts(session, sitting, people.units, items, sections, orders, exam, attempts,
+                  answers, respond, now)  # fmt: skip
+    return sitting
 
-    if isinstance(candidates, int):
-        if unit_id is None:
-            unit_id = create_unit(session, code=f"U{tag}", name=f"测试单位{tag}", kind="town").id
-        nos = list(person_nos or [f"{tag}-{n:04d}" for n in range(1, candidates + 1)])
-        person_ids = _insert_ids(
-            session,
-            Person,
-            [
-                {
-                    "person_no": no,
-                    "name": f"考生{no}",
-                    "unit_id": unit_id,
-                    "rank": "township",
-                    "is_party_member": True,
-                    "is_active": True,
-                    "created_at": now,
-                    "updated_at": now,
-                }
-                for no in nos
-            ],
-        )
-        units = dict.fromkeys(person_ids, unit_id)
-        if password:
-            _accounts(session, person_ids, password, cheap_hash, now)
-    else:
+
+# ------------------------------------------------------------------ parts
+
+
+@dataclass
+class _People:
+    ids: list[int]
+    nos: list[str]
+    units: dict[int, int]  # person id -> unit id
+    unit_id: int  # the exam's owner unit
+
+
+def _candidates(
+    session: Session,
+    candidates: int | Sequence[int],
+    unit_id: int | None,
+    person_nos: Sequence[str] | None,
+    password: str | None,
+    cheap_hash: bool,
+    tag: str,
+    now: dt.datetime,
+) -> _People:
+    """New candidates (with accounts when ``password`` is given) or existing people."""
+    if not isinstance(candidates, int):
         rows = session.execute(
             select(Person.id, Person.person_no, Person.unit_id).where(Person.id.in_(candidates))
         ).all()
         by_id = {r.id: r for r in rows}
-        person_ids = list(candidates)
-        nos = [by_id[p].person_no for p in person_ids]
-        units = {p: by_id[p].unit_id for p in person_ids}
-        unit_id = unit_id or units[person_ids[0]]
+        ids = list(candidates)
+        units = {p: by_id[p].unit_id for p in ids}
+        return _People(ids, [by_id[p].person_no for p in ids], units, unit_id or units[ids[0]])
+    if unit_id is None:
+        unit_id = create_unit(session, code=f"U{tag}", name=f"测试单位{tag}", kind="town").id
+    nos = list(person_nos or [f"{tag}-{n:04d}" for n in range(1, candidates + 1)])
+    ids = _insert_ids(
+        session,
+        Person,
+        [
+            {
+                "person_no": no,
+                "name": f"考生{no}",
+                "unit_id": unit_id,
+                "rank": "township",
+                "is_party_member": True,
+                "is_active": True,
+                "created_at": now,
+                "updated_at": now,
+            }
+            for no in nos
+        ],
+    )
+    if password:
+        _accounts(session, ids, password, cheap_hash, now)
+    return _People(ids, nos, dict.fromkeys(ids, unit_id), unit_id)
 
+
+def _exam(session, tag, sections, total, pass_mark, unit_id, now, fields) -> dict:
+    """The blueprint and the exam (open, window around ``now``, unless ``fields`` say
+    otherwise); the exam's values with its ``id``."""
     bp_id = _insert_ids(
         session,
         Blueprint,
@@ -227,17 +270,21 @@ def seed_sitting(
         "status": "open",
         "pass_mark": pass_mark,
         "created_at": now,
-        **exam_fields,
+        "owner_unit_id": unit_id,
+        **fields,
         "blueprint_id": bp_id,
-        "owner_unit_id": exam_fields.get("owner_unit_id", unit_id),
     }
-    exam_id = _insert_ids(session, Exam, [exam])[0]
-    version_ids = _questions(session, items, tag, now)
-    conn.execute(
+    return exam | {"id": _insert_ids(session, Exam, [exam])[0]}
+
+
+def _papers(session, sitting: Sitting, units, items, sections, orders, now) -> None:
+    """Enrol every candidate and give each the same questions, with their option orders."""
+    section_of = {s["type"]: i for i, s in enumerate(sections)}
+    session.connection().execute(
         insert(Participant),
         [
-            {"exam_id": exam_id, "person_id": p, "unit_id": units[p], "enrolled_at": now}
-            for p in person_ids
+            {"exam_id": sitting.exam_id, "person_id": p, "unit_id": units[p], "enrolled_at": now}
+            for p in sitting.person_ids
         ],
     )
     paper_ids = _insert_ids(
@@ -245,53 +292,35 @@ def seed_sitting(
         Paper,
         [
             {
-                "exam_id": exam_id,
+                "exam_id": sitting.exam_id,
                 "person_id": p,
-                "blueprint_id": bp_id,
-                "total_points": total,
+                "blueprint_id": sitting.blueprint_id,
+                "total_points": float(sum(i.points for i in items)),
                 "mean_difficulty": sum(i.difficulty for i in items) / max(1, len(items)),
                 "generated_at": now,
             }
-            for p in person_ids
+            for p in sitting.person_ids
         ],
     )
-    orders = [
-        [_order(item, n, pos, option_orders) for pos, item in enumerate(items, start=1)]
-        for n in range(len(person_ids))
-    ]
-    item_rows = [
-        {
-            "paper_id": paper_id,
-            "position": pos,
-            "section": section_of.get(item.type, 0),
-            "question_version_id": vid,
-            "points": item.points,
-            "option_order": orders[n][pos - 1],
-        }
-        for n, paper_id in enumerate(paper_ids)
-        for pos, (item, vid) in enumerate(zip(items, version_ids, strict=True), start=1)
-    ]
-    item_ids = _insert_ids(session, PaperItem, item_rows)
-    k = len(items)
-    sitting = Sitting(
-        exam_id=exam_id,
-        blueprint_id=bp_id,
-        unit_id=unit_id,
-        person_ids=person_ids,
-        person_nos=nos,
-        version_ids=version_ids,
-        types=[i.type for i in items],
-        papers=dict(zip(person_ids, paper_ids, strict=True)),
-        items={p: item_ids[n * k : (n + 1) * k] for n, p in enumerate(person_ids)},
+    item_ids = _insert_ids(
+        session,
+        PaperItem,
+        [
+            {
+                "paper_id": paper_id,
+                "position": pos,
+                "section": section_of.get(item.type, 0),
+                "question_version_id": vid,
+                "points": item.points,
+                "option_order": orders[n][pos - 1],
+            }
+            for n, paper_id in enumerate(paper_ids)
+            for pos, (item, vid) in enumerate(zip(items, sitting.version_ids, strict=True), 1)
+        ],
     )
-    if attempts:
-        _attempts(
-            session, sitting, units, items, sections, orders, exam, attempts, answers, respond, now
-        )
-    return sitting
-
-
-# ------------------------------------------------------------------ parts
+    k = len(items)
+    sitting.papers = dict(zip(sitting.person_ids, paper_ids, strict=True))
+    sitting.items = {p: item_ids[n * k : (n + 1) * k] for n, p in enumerate(sitting.person_ids)}
 
 
 def _insert_ids(session: Session, model, rows: list[dict]) -> list[int]:
@@ -405,35 +434,29 @@ def _order(item: Item, n: int, pos: int, option_orders) -> list[str]:
     return [o["key"] for o in item.options]
 
 
-def _attempts(
-    session, sitting, units, items, sections, orders, exam, status, answers, respond, now
-):
-    conn = session.connection()
+def _attempts(session, sitting, units, items, sections, orders, exam, status, answers, respond,
+              now) -> None:  # fmt: skip
+    """One attempt per candidate, its first ``answers`` items saved; submitted attempts
+    are scored through the kinds."""
     deadline = min(now + dt.timedelta(minutes=exam["duration_minutes"]), exam["closes_at"])
-    answered = min(answers, len(items))
+    answered = items[: min(answers, len(items))]
     attempt_rows, answer_rows = [], []
     for n, pid in enumerate(sitting.person_ids):
-        marks_total = 0.0
-        saved = []
-        for pos, (item, item_id) in enumerate(
-            zip(items[:answered], sitting.items[pid], strict=False), start=1
-        ):
-            response = respond(n, pos, item) if respond else SAMPLE_RESPONSES[item.type]
-            row = {"paper_item_id": item_id, "response": response, "flagged": False,
-                   "seq": pos, "saved_at": now}  # fmt: skip
-            if status == "submitted":
-                key = ItemKey(
-                    type=item.type,
-                    answer=item.answer,
-                    points=item.points,
-                    option_order=orders[n][pos - 1],
-                    authored_keys=[o["key"] for o in item.options],
-                    section=next((s for s in sections if s["type"] == item.type), None),
-                )
-                result = check_answer(response, key)
-                row |= {"marks": result.marks, "is_correct": result.is_correct}
-                marks_total += result.marks
-            saved.append(row)
+        saved = [
+            _saved(
+                item,
+                item_id,
+                pos,
+                respond(n, pos, item) if respond else SAMPLE_RESPONSES[item.type],
+                orders[n][pos - 1],
+                sections,
+                scored=status == "submitted",
+                now=now,
+            )
+            for pos, (item, item_id) in enumerate(
+                zip(answered, sitting.items[pid], strict=False), 1
+            )
+        ]
         answer_rows.append(saved)
         attempt = {
             "exam_id": sitting.exam_id,
@@ -444,16 +467,17 @@ def _attempts(
             "status": status,
             "started_at": now,
             "deadline_at": deadline,
-            "last_seq": 0,
+            "last_seq": 0,  # stored on submission; in progress, max(Answer.seq) holds it
             "last_saved_at": now if saved else None,
         }
         if status == "submitted":
+            score = sum(r["marks"] for r in saved)
             attempt |= {
                 "submitted_at": now,
                 "submitted_by": "candidate",
-                "score": marks_total,
+                "score": score,
                 "max_score": float(sum(i.points for i in items)),
-                "passed": marks_total >= exam["pass_mark"],
+                "passed": score >= exam["pass_mark"],
                 "last_seq": len(saved),
             }
         attempt_rows.append(attempt)
@@ -465,4 +489,22 @@ def _attempts(
         for r in saved
     ]
     for chunk in range(0, len(rows), 20000):
-        conn.execute(insert(Answer), rows[chunk : chunk + 20000])
+        session.connection().execute(insert(Answer), rows[chunk : chunk + 20000])
+
+
+def _saved(item, item_id, pos, response, order, sections, *, scored, now) -> dict:
+    """One saved answer (sequence number = position), marked when ``scored``."""
+    row = {"paper_item_id": item_id, "response": response, "flagged": False, "seq": pos,
+           "saved_at": now}  # fmt: skip
+    if scored:
+        key = ItemKey(
+            type=item.type,
+            answer=item.answer,
+            points=item.points,
+            option_order=order,
+            authored_keys=[o["key"] for o in item.options],
+            section=next((s for s in sections if s["type"] == item.type), None),
+        )
+        result = check_answer(response, key)
+        row |= {"marks": result.marks, "is_correct": result.is_correct}
+    return row
