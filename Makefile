@@ -30,10 +30,11 @@ run: $(VENV)/.installed-run
 	$(BIN)/jifa serve --host $(HOST) --port $(PORT)
 
 # Coverage (lines and branches, [tool.coverage] in pyproject.toml) is measured on the
-# first run: SQLite, the whole suite with the browser tests. The floor is today's
-# figure rounded down; raise it when coverage rises, never lower it. The PostgreSQL
-# run repeats the suite without coverage (same code; it would only cost time).
-COV_FLOOR = 89
+# first run: SQLite, the whole suite with the browser tests. The floor is the figure of
+# 2026-11-29 rounded down (90.9 % without a PostgreSQL server, 91.0 % with one, as in
+# CI): raise it when coverage rises, never lower it. The PostgreSQL run repeats the
+# suite without coverage (the same code; measuring it again would only cost time).
+COV_FLOOR = 90
 
 test: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
