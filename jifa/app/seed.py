@@ -6,7 +6,7 @@ Shared by the tests (``tests/runner/conftest.py``, ``tests/analysis/conftest.py`
 browser tests (``tests/browser/conftest.py``) and the benchmarks
 (``scripts/bench/_common.py``), so a sitting is set up one way everywhere. The rows are
 what the services write, put in with one bulk statement per table (2,000 candidates
-with 50-question papers and 40 saved answers each: 9 s on SQLite, 13 s on PostgreSQL,
+with 50-question papers and 40 saved answers each: 9 s on SQLite, 13-21 s on PostgreSQL,
 on the busy 2-core machine), not through the services: enrolment, the paper generator
 and the start of an attempt have their own tests, and a fixture should not depend on
 them. The demo (``jifa.app.demo``) goes through the services instead, as an
