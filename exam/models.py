@@ -340,3 +340,6 @@ class PaperGeneration(Base):
     #: exposure and difficulty figures of the run
     stats: Mapped[dict | None] = mapped_column(JSON)
     generated_by: Mapped[str | None] = mapped_column(String(200))
+    #: related pairs kept apart, as sorted [version id, version id] of the pool
+    #: (NULL for runs before relations were stored: none were kept apart)
+    related_pairs: Mapped[list | None] = mapped_column(JSON)

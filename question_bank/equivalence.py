@@ -21,14 +21,17 @@ between two digits is kept, so 1.5 ≠ 15 and 1/3 ≠ 13 (the old rule confused 
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 __all__ = [
     "NumberToken",
+    "answer_form",
     "canonical",
     "equivalent",
     "fold",
@@ -36,6 +39,7 @@ __all__ = [
     "number_tokens",
     "parse_chinese_number",
     "to_chinese",
+    "with_synonyms",
 ]
 
 # ------------------------------------------------------------------ the old rule
@@ -289,13 +293,52 @@ def _canonical_numbers(folded: str) -> str:
     return _NUMBER.sub(replace, folded)
 
 
+@functools.lru_cache(maxsize=65536)
 def canonical(text: str) -> str:
-    """The comparison form of an answer (see the module docstring)."""
+    """The comparison form of an answer (see the module docstring); memoized (keys and
+    common responses recur across an exam's attempts)."""
     return _canonical_numbers(_fold_keeping_numeric_marks(text))
 
 
-def equivalent(a: str, b: str) -> bool:
-    return canonical(a) == canonical(b)
+def equivalent(a: str, b: str, synonyms: Sequence[Sequence[str]] = ()) -> bool:
+    return with_synonyms(canonical(a), synonyms) == with_synonyms(canonical(b), synonyms)
+
+
+@functools.lru_cache(maxsize=1024)
+def _synonym_rule(groups: tuple[tuple[str, ...], ...]) -> tuple[re.Pattern, dict[str, str]] | None:
+    """One pattern matching every term of every group (longest first) and the group's
+    first term each match stands for, all in canonical form."""
+    head_of: dict[str, str] = {}
+    for group in groups:
+        forms = [canonical(t) for t in group]
+        forms = [f for f in forms if f]
+        if len(forms) < 2:
+            continue
+        for f in forms:
+            head_of.setdefault(f, forms[0])
+    if not head_of:
+        return None
+    terms = sorted(head_of, key=lambda t: (-len(t), t))
+    return re.compile("|".join(re.escape(t) for t in terms)), head_of
+
+
+def with_synonyms(form: str, synonyms: Sequence[Sequence[str]] = ()) -> str:
+    """``form`` (canonical) with every synonym written as the first term of its group
+    (全国人大常委会 -> 全国人民代表大会常务委员会), longest term first, in one pass."""
+    if not synonyms or not form:
+        return form
+    rule = _synonym_rule(tuple(tuple(str(t) for t in g) for g in synonyms))
+    if rule is None:
+        return form
+    pattern, head_of = rule
+    return pattern.sub(lambda m: head_of[m.group(0)], form)
+
+
+def answer_form(text: str, synonyms: Sequence[Sequence[str]] = ()) -> str:
+    """The one comparison form of an answer: ``canonical`` with the question's
+    synonyms (同义答案) folded together. Online scoring, offline answer sheets and
+    regrade all compare through it (``question_bank.kinds.fill_blank``)."""
+    return with_synonyms(canonical(text), synonyms)
 
 
 # Chinese numerals that are words, not quantities, unless a measure word follows:

@@ -13,7 +13,7 @@ from question_bank.models import Question, QuestionVersion
 from question_bank.rows import RowContext
 from question_bank.template import EXPORT_HEADERS, format_row
 
-WIDTHS = [10, 8, 50, *[20] * 8, 10, 40, 6, 20, 14, 24, 14, 8]
+WIDTHS = [10, 8, 50, *[20] * 8, 10, 40, 6, 20, 14, 24, 14, 8, 12, 30]
 
 
 def export_rows(session: Session, *, status: str | None = None) -> list[list]:
@@ -30,7 +30,7 @@ def export_rows(session: Session, *, status: str | None = None) -> list[list]:
     )
     if status:
         stmt = stmt.where(Question.status == status)
-    return [format_row(ctx, q.code, q.status, v) for q, v in session.execute(stmt)]
+    return [format_row(ctx, q.code, q.status, v, q) for q, v in session.execute(stmt)]
 
 
 def export_sheet(session: Session, **kwargs) -> SheetSpec:

@@ -26,6 +26,7 @@ from question_bank.models import (
     QuestionVersion,
     version_knowledge_points,
 )
+from question_bank.related import refresh_relations
 from question_bank.rows import QuestionData, RowContext, fingerprint, parse_row
 from question_bank.template import ALIASES
 
@@ -252,7 +253,14 @@ def write_questions(
     codes = _new_codes(session, items)
     stamp = {"created_at": now, "updated_at": now} if now else {}
     question_rows = [
-        {"code": code, "status": d.status, "needs_review": False, **stamp}
+        {
+            "code": code,
+            "status": d.status,
+            "needs_review": False,
+            "exclusion_group": d.exclusion_group,
+            "synonyms": d.synonyms or None,
+            **stamp,
+        }
         for code, d in zip(codes, items, strict=True)
     ]
     question_ids = list(
@@ -289,6 +297,7 @@ def write_questions(
         )
     )
     _write_links(session, version_ids, items)
+    refresh_relations(session)
     return codes
 
 

@@ -153,6 +153,12 @@ class Question(Base):
     review_reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    #: 互斥组: questions sharing a group never share a paper (declared by hand)
+    exclusion_group: Mapped[str | None] = mapped_column(String(100), index=True)
+    #: 同义答案: groups of interchangeable terms in fill-in answers, e.g.
+    #: [["全国人民代表大会常务委员会", "全国人大常委会"]]; they apply to every version
+    #: (a synonym added later counts at regrade)
+    synonyms: Mapped[list | None] = mapped_column(JSON)
 
     #: the version papers now draw; older versions stay for papers already issued
     current_version: Mapped[QuestionVersion | None] = relationship(
@@ -238,3 +244,48 @@ class Citation(Base):
 
     version: Mapped[QuestionVersion] = relationship(back_populates="citations")
     source: Mapped[LawSource] = relationship()
+
+
+RELATION_REASONS = ("gives_away", "near_duplicate", "exclusion_group")
+RELATION_REASON_LABELS = {
+    "gives_away": "题干或选项含另一题的答案",
+    "near_duplicate": "题意相近",
+    "exclusion_group": "同一互斥组",
+}
+RELATION_ORIGIN_LABELS = {"auto": "自动发现", "manual": "人工指定"}
+
+
+class RelatedQuestion(Base):
+    """Two questions that must not share a paper (互斥/关联题), with the reason.
+
+    ``auto`` pairs are found in the current versions' texts
+    (``question_bank.relations``), ``manual`` pairs come from a shared exclusion group;
+    both are recomputed whenever questions are imported or edited
+    (``question_bank.related.refresh_relations``). ``question_a_id < question_b_id``."""
+
+    __tablename__ = "related_questions"
+    __table_args__ = (
+        UniqueConstraint("question_a_id", "question_b_id", "reason"),
+        CheckConstraint("question_a_id < question_b_id", "ordered_pair"),
+        CheckConstraint(
+            "reason IN (" + ", ".join(f"'{r}'" for r in RELATION_REASONS) + ")", "reason_valid"
+        ),
+        CheckConstraint("origin IN ('auto', 'manual')", "origin_valid"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    question_a_id: Mapped[int] = mapped_column(
+        ForeignKey("questions.id", ondelete="CASCADE"), index=True
+    )
+    question_b_id: Mapped[int] = mapped_column(
+        ForeignKey("questions.id", ondelete="CASCADE"), index=True
+    )
+    #: one of ``RELATION_REASONS``
+    reason: Mapped[str] = mapped_column(String(20))
+    #: ``auto`` (detected) or ``manual`` (互斥组)
+    origin: Mapped[str] = mapped_column(String(10))
+    #: gives_away: the question whose answer is given away (a or b)
+    giver_id: Mapped[int | None] = mapped_column(ForeignKey("questions.id", ondelete="CASCADE"))
+    #: the phrase found, the similarity or the group name
+    detail: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

@@ -24,7 +24,7 @@ from question_bank.models import (
     QuestionVersion,
 )
 from question_bank.sources import ensure_default_sources
-from question_bank.template import OPTION_KEYS
+from question_bank.template import EXCLUSION_GROUP, OPTION_KEYS, SYNONYMS
 
 _STATUS_LOOKUP = {"启用": "active", "草稿": "draft", "停用": "retired", "已停用": "retired"}
 _STATUS_LOOKUP.update({s.value: s.value for s in QuestionStatus})
@@ -62,6 +62,10 @@ class QuestionData:
     status: str = QuestionStatus.active.value
     code: str | None = None
     change_note: str | None = None
+    #: 互斥组 (on the question, not the version: no new version when it changes)
+    exclusion_group: str | None = None
+    #: 同义答案: [["全国人民代表大会常务委员会", "全国人大常委会"], ...] (on the question)
+    synonyms: list = field(default_factory=list)
 
     @property
     def fingerprint(self) -> str:
@@ -274,6 +278,40 @@ def _change_note(values: dict[str, object], provenance: str | None) -> str | Non
     return "；".join(parts) or None
 
 
+_SYNONYM_GROUPS = re.compile(r"[;；\n]+")
+_SYNONYM_TERMS = re.compile(r"[=＝]")
+MAX_GROUP_LENGTH = 100
+
+
+def parse_synonyms(cell: object, qtype: str | None, errors: list[str]) -> list[list[str]]:
+    """The 同义答案 cell: groups separated by "；", terms of a group by "="."""
+    text = _text(cell)
+    if not text:
+        return []
+    groups = []
+    for part in _SYNONYM_GROUPS.split(text):
+        terms = list(dict.fromkeys(t.strip() for t in _SYNONYM_TERMS.split(part) if t.strip()))
+        if not terms:
+            continue
+        if len(terms) < 2:
+            errors.append(f"同义答案「{part.strip()}」应至少两个词，用“=”连接")
+            continue
+        if any(len(t) > MAX_GROUP_LENGTH for t in terms):
+            errors.append(f"同义答案中的词过长（每个不超过 {MAX_GROUP_LENGTH} 字）")
+            continue
+        groups.append(terms)
+    if groups and qtype is not None and qtype != "fill_blank":
+        errors.append("只有填空题可以设同义答案")
+    return groups
+
+
+def parse_exclusion_group(cell: object, errors: list[str]) -> str | None:
+    group = _text(cell)
+    if len(group) > MAX_GROUP_LENGTH:
+        errors.append(f"互斥组名称过长（不超过 {MAX_GROUP_LENGTH} 字）")
+    return group or None
+
+
 def parse_row(ctx: RowContext, values: dict[str, object]) -> tuple[QuestionData | None, list[str]]:
     """Validate one template row; returns (data, []) or (None, reasons)."""
     errors: list[str] = []
@@ -297,6 +335,8 @@ def parse_row(ctx: RowContext, values: dict[str, object]) -> tuple[QuestionData 
         ctx, values.get("出处"), values.get("条款")
     )
     errors.extend(cite_errors)
+    exclusion_group = parse_exclusion_group(values.get(EXCLUSION_GROUP), errors)
+    synonyms = parse_synonyms(values.get(SYNONYMS), qtype, errors)
     kps = split_list(values.get("知识点"))
     if any(len(k) > 100 for k in kps):
         errors.append("知识点过长（每个不超过 100 字）")
@@ -319,6 +359,8 @@ def parse_row(ctx: RowContext, values: dict[str, object]) -> tuple[QuestionData 
             status=status,
             code=code or None,
             change_note=_change_note(values, provenance),
+            exclusion_group=exclusion_group,
+            synonyms=synonyms,
         ),
         [],
     )

@@ -23,6 +23,7 @@ from question_bank.models import (
     QuestionVersion,
     version_knowledge_points,
 )
+from question_bank.related import refresh_relations
 from question_bank.rows import QuestionData, RowContext, parse_row, version_content
 
 
@@ -95,7 +96,10 @@ def edit_question(
     after = data.content()
     if data.status != question.status:
         set_status(session, question, data.status, actor=actor)
+    relations_changed = _set_question_fields(session, question, data, actor=actor)
     if before == after:
+        if relations_changed:
+            refresh_relations(session)
         return current
     _check_duplicate(session, data, question.id)
     current.is_current = False
@@ -132,6 +136,7 @@ def edit_question(
     question.review_reason = None
     session.flush()
     session.expire(question, ["versions", "current_version"])
+    refresh_relations(session)
     changed = {k: after[k] for k in after if before.get(k) != after[k]}
     record(
         session,
@@ -153,6 +158,31 @@ def edit_question(
             after={"answer": after["answer"], "version": version.version},
         )
     return version
+
+
+def _set_question_fields(
+    session: Session, question: Question, data: QuestionData, *, actor: Actor | None
+) -> bool:
+    """互斥组 and 同义答案 belong to the question (no new version): set them when they
+    changed, audited. Returns whether the exclusion group changed."""
+    before = {"exclusion_group": question.exclusion_group, "synonyms": question.synonyms or []}
+    after = {"exclusion_group": data.exclusion_group, "synonyms": data.synonyms or []}
+    if before == after:
+        return False
+    question.exclusion_group = data.exclusion_group
+    question.synonyms = data.synonyms or None
+    session.flush()
+    changed = [k for k in after if before[k] != after[k]]
+    record(
+        session,
+        actor,
+        "question.relations",
+        "question",
+        question.code,
+        before={k: before[k] for k in changed},
+        after={k: after[k] for k in changed},
+    )
+    return before["exclusion_group"] != after["exclusion_group"]
 
 
 def set_status(

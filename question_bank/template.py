@@ -15,6 +15,7 @@ from question_bank.articles import label_for
 from question_bank.models import (
     QUESTION_STATUS_LABELS,
     TIER_LABELS,
+    Question,
     QuestionStatus,
     QuestionVersion,
 )
@@ -23,10 +24,16 @@ if TYPE_CHECKING:
     from question_bank.rows import RowContext
 
 OPTION_KEYS = "ABCDEFGH"
+#: 互斥组: questions with the same group name never share a paper
+EXCLUSION_GROUP = "互斥组"
+#: 同义答案 (fill-in): groups of interchangeable terms, "甲=乙" per group, groups by "；"
+SYNONYMS = "同义答案"
 TEMPLATE_HEADERS = (
     ["题型", "题干"]
     + [f"选项{k}" for k in OPTION_KEYS]
     + ["答案", "解析", "难度", "知识点", "出处", "条款", "适用层级", "状态"]
+    + [EXCLUSION_GROUP]
+    + [SYNONYMS]
 )
 EXPORT_HEADERS = ["编号", *TEMPLATE_HEADERS]
 
@@ -48,6 +55,8 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "条款": ("条文", "法条", "条目", "条", "article"),
     "适用层级": ("层级", "适用对象", "适用范围", "tier", "tiers"),
     "状态": ("status",),
+    EXCLUSION_GROUP: ("互斥题组", "互斥", "exclusion_group"),
+    SYNONYMS: ("同义词", "等价答案", "synonyms"),
 }
 
 
@@ -77,8 +86,20 @@ def format_citations(ctx: RowContext, citations: list[tuple[int, str | None]]) -
     return "；".join(parts), ""
 
 
-def format_row(ctx: RowContext, code: str, status: str, version: QuestionVersion) -> list:
-    """An export row in ``EXPORT_HEADERS`` order."""
+def format_synonyms(groups: object) -> str:
+    """The stored synonym groups as the template's 同义答案 cell: 甲=乙；丙=丁."""
+    return "；".join("=".join(str(t) for t in g) for g in groups or () if g)
+
+
+def format_row(
+    ctx: RowContext,
+    code: str,
+    status: str,
+    version: QuestionVersion,
+    question: Question | None = None,
+) -> list:
+    """An export row in ``EXPORT_HEADERS`` order (``question``: its 互斥组 and
+    同义答案, which belong to the question rather than to one version)."""
     options = {o["key"]: o["text"] for o in version.options or []}
     source, articles = format_citations(
         ctx, [(c.source_id, c.article_key) for c in version.citations]
@@ -96,12 +117,18 @@ def format_row(ctx: RowContext, code: str, status: str, version: QuestionVersion
         articles or None,
         "；".join(TIER_LABELS[t] for t in version.tiers or ["all"]),
         QUESTION_STATUS_LABELS[QuestionStatus(status)],
+        (question.exclusion_group if question is not None else None) or None,
+        format_synonyms(question.synonyms if question is not None else None) or None,
     ]
 
 
-def row_values(ctx: RowContext, code: str, status: str, version: QuestionVersion) -> dict:
+def row_values(
+    ctx: RowContext,
+    code: str,
+    status: str,
+    version: QuestionVersion,
+    question: Question | None = None,
+) -> dict:
     """The same row as a {header: value} dict (the web edit form's initial values)."""
-    return {
-        h: ("" if v is None else str(v))
-        for h, v in zip(EXPORT_HEADERS, format_row(ctx, code, status, version), strict=True)
-    }
+    row = format_row(ctx, code, status, version, question)
+    return {h: ("" if v is None else str(v)) for h, v in zip(EXPORT_HEADERS, row, strict=True)}

@@ -40,6 +40,7 @@ from question_bank.models import (
     QuestionVersion,
     version_knowledge_points,
 )
+from question_bank.related import question_pairs
 
 Progress = Callable[[int, int], None]
 
@@ -109,6 +110,30 @@ def load_pool_versions(session: Session, version_ids: Sequence[int]) -> list[Poo
     return _to_items(session, rows, None)
 
 
+def load_related(session: Session, pool: Sequence[PoolItem]) -> list[list[int]]:
+    """The stored related pairs (``question_bank.related``) among ``pool``'s questions,
+    as sorted [version id, version id]: the pairs generation keeps apart."""
+    ids = [p.version_id for p in pool]
+    question_of: dict[int, int] = {}
+    for start in range(0, len(ids), 5000):
+        question_of.update(
+            session.execute(
+                select(QuestionVersion.id, QuestionVersion.question_id).where(
+                    QuestionVersion.id.in_(ids[start : start + 5000])
+                )
+            ).all()
+        )
+    versions: dict[int, list[int]] = {}
+    for vid, qid in question_of.items():
+        versions.setdefault(qid, []).append(vid)
+    pairs = set()
+    for a, b in question_pairs(session):
+        for va in versions.get(a, ()):
+            for vb in versions.get(b, ()):
+                pairs.add((min(va, vb), max(va, vb)))
+    return [list(p) for p in sorted(pairs)]
+
+
 def _pool_sha(ids: Iterable[int]) -> str:
     return hashlib.sha256(",".join(str(i) for i in sorted(ids)).encode()).hexdigest()
 
@@ -144,7 +169,8 @@ def check_pool(
     spec = spec_of(bp_row)
     names = source_names(session)
     pool = load_pool(session, spec.tier)
-    plan = prepare(pool, spec, strict=False)
+    related = load_related(session, pool)
+    plan = prepare(pool, spec, strict=False, related=related)
     report: dict = {
         "ok": plan.ok,
         "blueprint": {"id": bp_row.id, "code": bp_row.code, "version": bp_row.version},
@@ -156,6 +182,8 @@ def check_pool(
         "candidates": len(person_ids),
         "shortages": [s.to_dict(names) for s in plan.shortages],
         "cells": _cell_rows(plan, names),
+        "related_pairs": len(plan.related_pairs()),
+        "related_cells": _related_rows(plan, names),
         "stats": None,
         "error": None,
     }
@@ -173,6 +201,41 @@ def _label_sources(stats: dict, names) -> dict:
     for row in stats.get("exposure_by_source") or ():
         row["label"] = names.get(row["key"], row["key"])
     return stats
+
+
+def _related_rows(plan, names) -> list[dict]:
+    """Cells that relations make short or tight: fewer questions free of any relation
+    than the cell needs; ``capacity`` is the most one paper can take from it."""
+    rows = []
+    for cell, free, capacity in sorted(
+        plan.related_cells, key=lambda r: (r[0].section, r[0].source, r[0].band)
+    ):
+        section = plan.blueprint.sections[cell.section]
+        src = "不限来源" if cell.source == ANY else names.get(cell.source, cell.source)
+        label = f"{type_label(section.type)} × {src} × {band_label(cell.band)}"
+        short = capacity < cell.count
+        rows.append(
+            {
+                "section": cell.section,
+                "type": section.type,
+                "source": cell.source,
+                "band": cell.band,
+                "needed": cell.count,
+                "available": len(cell.items),
+                "free": free,
+                "capacity": capacity,
+                "short": short,
+                "message": (
+                    f"{label}：需要 {cell.count} 题，共 {len(cell.items)} 题，其中 {free} 题无关联题；"
+                    + (
+                        f"关联题不能同卷，一份试卷最多选出 {capacity} 题，无法组卷。"
+                        if short
+                        else f"关联题不能同卷，一份试卷最多选出 {capacity} 题，可以组卷，但选择受限。"
+                    )
+                ),
+            }
+        )
+    return rows
 
 
 def _cell_rows(plan, names) -> list[dict]:
@@ -225,8 +288,10 @@ def _record_run(
     now: dt.datetime,
     regenerate: bool,
     actor: Actor | None,
+    related_pairs: list[list[int]] | None = None,
 ) -> None:
-    """The run with its pool (so any paper can be rebuilt) and the audit entry."""
+    """The run with its pool and the related pairs kept apart (so any paper can be
+    rebuilt) and the audit entry."""
     pool_ids = sorted(p.version_id for p in pool)
     session.add(
         PaperGeneration(
@@ -239,6 +304,7 @@ def _record_run(
             paper_count=written,
             stats=stats,
             generated_by=actor.label if actor else None,
+            related_pairs=related_pairs or [],
         )
     )
     record(
@@ -247,7 +313,12 @@ def _record_run(
         "papers.generate",
         "exam",
         exam.id,
-        after={"papers": written, "regenerate": regenerate, **stats},
+        after={
+            "papers": written,
+            "regenerate": regenerate,
+            "related_pairs": len(related_pairs or ()),
+            **stats,
+        },
         at=now,
     )
 
@@ -287,7 +358,7 @@ def generate_papers(
     spec = spec_of(bp_row)
     pool = load_pool(session, spec.tier)
     try:
-        plan = prepare(pool, spec)
+        plan = prepare(pool, spec, related=load_related(session, pool))
     except PoolShortage as exc:
         raise PoolShortage(exc.shortages, source_names(session)) from None
     total_steps = 2 * len(missing)
@@ -307,7 +378,16 @@ def generate_papers(
     )
     stats = _label_sources(cohort.stats(), source_names(session))
     _record_run(
-        session, exam, bp_row, pool, written, stats, now=now, regenerate=regenerate, actor=actor
+        session,
+        exam,
+        bp_row,
+        pool,
+        written,
+        stats,
+        now=now,
+        regenerate=regenerate,
+        actor=actor,
+        related_pairs=plan.related_pairs(),
     )
     session.flush()
     report.update(generated=written, stats=stats)

@@ -10,7 +10,7 @@ from exam.models import Blueprint, Exam, Paper, PaperGeneration, PaperItem
 from exam.papers.generation.draw import generate_paper
 from exam.papers.generation.plan import prepare
 from exam.papers.generation.pool import rng_for
-from exam.papers.persist import load_pool, load_pool_versions
+from exam.papers.persist import load_pool, load_pool_versions, load_related
 from exam.papers.spec import BlueprintSpec, spec_of
 
 
@@ -51,10 +51,14 @@ def rebuild_paper(session: Session, paper: Paper) -> dict:
     if gen is not None:
         pool = load_pool_versions(session, gen.pool_version_ids)
         seed = gen.seed
+        # the pairs that run kept apart (none for runs before relations were stored)
+        related = gen.related_pairs or []
     else:  # papers written by other means: best effort against today's pool
         pool = load_pool(session, spec.tier)
         seed = exam.seed
-    rebuilt = generate_paper(prepare(pool, spec), spec, rng_for(seed, paper.person_id))
+        related = load_related(session, pool)
+    plan = prepare(pool, spec, related=related)
+    rebuilt = generate_paper(plan, spec, rng_for(seed, paper.person_id))
     stored = stored_signature(session, paper)
     fresh = rebuilt.signature()
     differences = [

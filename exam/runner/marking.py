@@ -21,7 +21,7 @@ from exam.models import Answer, Attempt, Blueprint, Exam, PaperItem
 from exam.runner.helpers import SUBMITTED, json_text, load_json
 from exam.runner.statements import ANSWERS, ATTEMPTS
 from exam.scoring import ItemKey, check_answer, section_spec
-from question_bank.models import QuestionVersion
+from question_bank.models import Question, QuestionVersion
 
 _SCORE_ROWS = (
     select(
@@ -34,8 +34,10 @@ _SCORE_ROWS = (
         json_text(key_in_force()),
         Answer.id,
         json_text(Answer.response),
+        json_text(Question.synonyms),
     )
     .join(QuestionVersion, QuestionVersion.id == PaperItem.question_version_id)
+    .join(Question, Question.id == QuestionVersion.question_id)
     .outerjoin(
         Answer,
         and_(Answer.paper_item_id == PaperItem.id, Answer.attempt_id == bindparam("attempt_id")),
@@ -85,6 +87,7 @@ def _check_texts(
     options_t: str | None,
     section_t: str,
     response_t: str | None,
+    synonyms_t: str | None = None,
 ) -> tuple[float, float, bool]:
     """``check_answer`` on the stored JSON texts of one item and response: pure, so
     memoized (the same item, option order and response recur across an exam's
@@ -96,6 +99,7 @@ def _check_texts(
         option_order=tuple(load_json(order_t) or ()),
         authored_keys=tuple(o["key"] for o in (load_json(options_t) or [])),
         section=load_json(section_t),
+        synonyms=tuple(tuple(g) for g in load_json(synonyms_t) or ()),
     )
     result = check_answer(load_json(response_t), key)
     return result.marks, result.max_marks, result.is_correct
@@ -108,12 +112,12 @@ def _mark_items(conn, attempt_id: int, paper_id: int, spec: dict | None):
     total = max_total = 0.0
     sections: dict[int, str] = {}
     rows = conn.execute(_SCORE_ROWS, {"attempt_id": attempt_id, "paper_id": paper_id})
-    for item_id, section, points, order, typ, options, answer, answer_id, response in rows:
+    for item_id, section, points, order, typ, options, answer, answer_id, response, syn in rows:
         section_t = sections.get(section)
         if section_t is None:
             section_t = sections[section] = json.dumps(section_spec(spec, section), sort_keys=True)
         marks, max_marks, is_correct = _check_texts(
-            typ, answer, points, order, options, section_t, response
+            typ, answer, points, order, options, section_t, response, syn
         )
         total += marks
         max_total += max_marks
@@ -208,11 +212,70 @@ def score_attempt(session: Session, attempt: Attempt) -> float:
     return score
 
 
+def _regrade_changes(session: Session, exam: Exam) -> list[dict]:
+    """What rescoring every submitted attempt would change, nothing written: per
+    attempt its score before and after and each item whose marks change."""
+    spec = session.scalar(select(Blueprint.spec).where(Blueprint.id == exam.blueprint_id))
+    pass_mark = exam.pass_mark
+    conn = session.connection()
+    attempts = session.scalars(
+        select(Attempt)
+        .where(Attempt.exam_id == exam.id, Attempt.status == SUBMITTED)
+        .order_by(Attempt.id)
+    ).all()
+    out = []
+    for attempt in attempts:
+        marked, total, _max_total = _mark_items(conn, attempt.id, attempt.paper_id, spec)
+        stored = {
+            item_id: marks
+            for item_id, marks in session.execute(
+                select(Answer.paper_item_id, Answer.marks).where(Answer.attempt_id == attempt.id)
+            )
+        }
+        positions = dict(
+            session.execute(
+                select(PaperItem.id, PaperItem.position).where(
+                    PaperItem.paper_id == attempt.paper_id
+                )
+            ).all()
+        )
+        items = [
+            {
+                "position": positions.get(item_id),
+                "paper_item_id": item_id,
+                "before": stored.get(item_id) or 0.0,
+                "after": marks,
+            }
+            for item_id, _answer_id, marks, _ok in marked
+            if round(stored.get(item_id) or 0.0, 4) != round(marks, 4)
+        ]
+        after = round(total, 4)
+        out.append(
+            {
+                "attempt": attempt,
+                "before": attempt.score,
+                "after": after,
+                "passed_before": attempt.passed,
+                "passed_after": after >= pass_mark,
+                "items": sorted(items, key=lambda r: r["position"] or 0),
+            }
+        )
+    return out
+
+
+def preview_regrade(session: Session, exam: Exam) -> list[dict]:
+    """``jifa exam regrade --dry-run``: who would gain or lose what, per candidate and
+    per item (position on their paper, marks before and after); nothing is written."""
+    return [c for c in _regrade_changes(session, exam) if c["items"] or c["before"] != c["after"]]
+
+
 def regrade_exam(session: Session, exam: Exam, actor: Actor | None) -> list[tuple]:
-    """Rescore every submitted attempt (after a key correction). Returns
-    ``[(attempt, before, after)]`` for the attempts whose score changed; each change is
-    recorded in the audit log."""
+    """Rescore every submitted attempt (after a key correction or a change of the
+    answer normalisation or synonyms). Returns ``[(attempt, before, after)]`` for the
+    attempts whose score changed; each change is recorded in the audit log with the
+    items whose marks changed."""
     changed = []
+    preview = {c["attempt"].id: c for c in _regrade_changes(session, exam)}
     attempts = session.scalars(
         select(Attempt)
         .where(Attempt.exam_id == exam.id, Attempt.status == SUBMITTED)
@@ -221,7 +284,8 @@ def regrade_exam(session: Session, exam: Exam, actor: Actor | None) -> list[tupl
     for attempt in attempts:
         before = attempt.score
         after = score_attempt(session, attempt)
-        if before != after:
+        items = preview.get(attempt.id, {}).get("items", [])
+        if before != after or items:
             changed.append((attempt, before, after))
             record(
                 session,
@@ -230,7 +294,15 @@ def regrade_exam(session: Session, exam: Exam, actor: Actor | None) -> list[tupl
                 "attempt",
                 attempt.id,
                 before={"score": before},
-                after={"score": after, "passed": attempt.passed},
+                after={
+                    "score": after,
+                    "passed": attempt.passed,
+                    # each item whose marks changed: position on the paper, before, after
+                    "items": [
+                        {"position": i["position"], "before": i["before"], "after": i["after"]}
+                        for i in items
+                    ],
+                },
             )
     record(
         session,

@@ -249,6 +249,36 @@ def bank_lint(click_ctx, file: Path | None, as_json: bool) -> None:
         click_ctx.exit(1)
 
 
+@bank_group.command("related")
+@click.option("--code", help="Only the pairs of this question.")
+@click.option("--reason", type=click.Choice(["gives_away", "near_duplicate", "exclusion_group"]))
+@click.option("--refresh", is_flag=True, help="Recompute the pairs first.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON object.")
+@click.pass_context
+def bank_related(click_ctx, code: str | None, reason: str | None, refresh: bool, as_json: bool):
+    """Related questions (互斥/关联题) that never share a paper, with their reason."""
+    from question_bank import related
+
+    ctx: AppContext = click_ctx.obj
+    with ctx.transaction() as session:
+        if refresh:
+            related.refresh_relations(session)
+        summary = related.related_summary(session)
+        rows = [r.as_dict() for r in related.list_related(session, code=code, reason=reason)]
+    if as_json:
+        echo_json({**summary, "rows_listed": rows})
+        return
+    by_reason = summary["by_reason"]
+    click.echo(
+        f"关联题 {summary['pairs']} 对（按原因 {summary['rows']} 条：自动发现 "
+        f"{summary['by_origin'].get('auto', 0)}，互斥组 {summary['by_origin'].get('manual', 0)}；"
+        f"含答案 {by_reason.get('gives_away', 0)}，题意相近 {by_reason.get('near_duplicate', 0)}，"
+        f"同一互斥组 {by_reason.get('exclusion_group', 0)}）"
+    )
+    for r in rows:
+        click.echo(f"{r['a']}\t{r['b']}\t{r['reason_label']}\t{r['description']}")
+
+
 def register(main: click.Group) -> None:
     main.add_command(law_group)
     main.add_command(bank_group)

@@ -136,6 +136,10 @@ def exam_check(app, exam: str, as_json: bool) -> None:
             f"题库可用 {report['pool_size']} 题（符合本规则的 {report['eligible_questions']} 题），"
             f"每卷 {report['questions_per_paper']} 题，考生 {report['candidates']} 人。"
         )
+        if report.get("related_pairs"):
+            click.echo(f"关联题（互斥题）{report['related_pairs']} 对，组卷时不同卷。")
+        for row in report.get("related_cells") or ():
+            click.echo(f"  - {row['message']}", err=row["short"])
         if report["ok"]:
             click.echo("题库可以满足组卷规则。")
             _echo_stats(report.get("stats"))

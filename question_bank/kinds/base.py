@@ -55,6 +55,8 @@ class ItemKey:
     authored_keys: Sequence[str] = ()  # authored option keys in authored order
     #: the blueprint section of the item (multiple choice reads its policy)
     section: Mapping | None = None
+    #: 同义答案 of the question: groups of interchangeable terms (fill-in)
+    synonyms: Sequence[Sequence[str]] = ()
 
     @property
     def display_order(self) -> list[str]:

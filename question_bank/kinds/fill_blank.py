@@ -10,8 +10,9 @@ scoring, offline answer sheets and ``jifa exam regrade`` all compare through it 
 from __future__ import annotations
 
 import re
-import unicodedata
+from collections.abc import Sequence
 
+from question_bank.equivalence import answer_form
 from question_bank.kinds.base import (
     BLANK,
     CORRECT,
@@ -28,23 +29,15 @@ MAX_FILL_LENGTH = 200
 _BLANK = re.compile(r"_{2,}")
 _PAREN_BLANK = re.compile(r"（\s*）|\(\s*\)")
 _SHEET_BLANKS = re.compile(r"[;；|]")
-_PUNCT_EXTRA = set("`~^|<>+=$")
 
 
-def normalize(text: str) -> str:
-    """The canonical form of a fill-in answer: full and half width folded (NFKC),
-    whitespace and punctuation dropped, case folded. Both the response and every
-    accepted alternative are compared in this form; further equivalences (such as
-    numbers written in Chinese numerals or digits) belong here."""
-    folded = unicodedata.normalize("NFKC", text)
-    kept = [
-        ch
-        for ch in folded
-        if not ch.isspace()
-        and not unicodedata.category(ch).startswith(("P", "Z", "C"))
-        and ch not in _PUNCT_EXTRA
-    ]
-    return "".join(kept).casefold()
+def normalize(text: str, synonyms: Sequence[Sequence[str]] = ()) -> str:
+    """The comparison form of a fill-in answer (``question_bank.equivalence``): full
+    and half width, case, spaces and punctuation folded; numbers written in Chinese
+    numerals or digits alike (三个月 = 3个月, 二年 = 两年 = 2年, 百分之三十 = 30%);
+    the question's synonym groups (同义答案) folded to their first term. Both the
+    response and every accepted alternative are compared in this form."""
+    return answer_form(text or "", synonyms)
 
 
 def count_blanks(stem: str) -> int:
@@ -113,10 +106,11 @@ class FillBlank(Kind):
         if not response:
             return ItemResult(0.0, key.points, BLANK)
         blanks = key.answer if isinstance(key.answer, list) else [[key.answer]]
+        synonyms = key.synonyms
         hits = 0
         for given, accepted in zip(response, blanks, strict=False):
-            mine = normalize(given or "")
-            if mine and mine in {normalize(str(a)) for a in _alternatives(accepted)}:
+            mine = normalize(given or "", synonyms)
+            if mine and mine in {normalize(str(a), synonyms) for a in _alternatives(accepted)}:
                 hits += 1
         if hits == len(blanks):
             return ItemResult(key.points, key.points, CORRECT)

@@ -2,12 +2,16 @@
 from a generated 2,000-question bank under source x type x difficulty quotas, with
 exposure control and parallel forms.
 
+Related questions (互斥/关联题) are on: about one question in five of the bank is
+related to another one (``--related-share``; 0 turns relations off), and no paper may
+hold a related pair (checked on every generated paper).
+
 Prints generation time (target <= 3 s), persistence time on SQLite in a temporary
 database (target <= 15 s), the exposure min/max (overall, against each question's
 quota-implied use, and per source and band) and the difficulty spread; the last line is
 one JSON object.
 
-    .venv/bin/python scripts/bench/papers.py [--papers 10000] [--bank 2000]
+    .venv/bin/python scripts/bench/papers.py [--papers 10000] [--bank 2000] [--related-share 0.2]
 """
 
 from __future__ import annotations
@@ -99,16 +103,41 @@ def make_bank(n: int, rng: random.Random) -> list[dict]:
     return rows
 
 
-def bench_generation(bank, papers: int) -> tuple[float, dict, object]:
+def make_relations(bank, share: float, rng: random.Random) -> list[tuple[int, int]]:
+    """Related pairs: ``share`` of the questions each related to another question of the
+    same source, mostly of the same type (a fill-in and a choice on the same words)."""
+    by_source: dict[str, list[dict]] = {}
+    for b in bank:
+        by_source.setdefault(b["source"], []).append(b)
+    pairs = set()
+    for b in bank:
+        if rng.random() >= share / 2:  # each pair involves two questions
+            continue
+        same = [o for o in by_source[b["source"]] if o["id"] != b["id"]]
+        typed = [o for o in same if o["type"] == b["type"]]
+        other = rng.choice(typed if typed and rng.random() < 0.7 else same)
+        pairs.add((min(b["id"], other["id"]), max(b["id"], other["id"])))
+    return sorted(pairs)
+
+
+def bench_generation(bank, papers: int, pairs) -> tuple[float, dict, object]:
     spec = parse_blueprint(BLUEPRINT)
     pool = [
         PoolItem.from_version(b["id"], b["type"], b["source"], b["difficulty"], b["options"])
         for b in bank
     ]
     t0 = time.perf_counter()
-    plan = prepare(pool, spec)
+    plan = prepare(pool, spec, related=pairs)
     cohort = generate_cohort(plan, "bench-seed", range(1, papers + 1))
     elapsed = time.perf_counter() - t0
+    related = set(pairs)
+    holding = 0
+    for paper in cohort.papers.values():
+        ids = sorted(it.version_id for it in paper.items)
+        if any((a, b) in related for i, a in enumerate(ids) for b in ids[i + 1 :]):
+            holding += 1
+    if holding:
+        raise SystemExit(f"{holding} papers hold a related pair")
     return elapsed, cohort.stats(), (spec, plan)
 
 
@@ -142,7 +171,20 @@ def _insert_bank(s, bank, source_ids: dict[str, int]) -> None:
     )
 
 
-def _seed_exam(factory, bank, papers: int, now: dt.datetime) -> int:
+def _insert_relations(s, pairs) -> None:
+    from question_bank.models import RelatedQuestion
+
+    if pairs:
+        s.execute(
+            insert(RelatedQuestion),
+            [
+                {"question_a_id": a, "question_b_id": b, "reason": "gives_away", "origin": "auto"}
+                for a, b in pairs
+            ],
+        )
+
+
+def _seed_exam(factory, bank, papers: int, now: dt.datetime, pairs=()) -> int:
     """Sources, the bank, ``papers`` people and an exam enrolling them all -> exam id."""
     from core.org.models import OrgUnit, Person
     from exam.models import Exam, Participant
@@ -157,6 +199,7 @@ def _seed_exam(factory, bank, papers: int, now: dt.datetime) -> int:
         s.flush()
         source_ids = {src.code: src.id for src in s.query(LawSource)}
         _insert_bank(s, bank, source_ids)
+        _insert_relations(s, pairs)
         s.execute(
             insert(Person),
             [
@@ -194,7 +237,7 @@ def _seed_exam(factory, bank, papers: int, now: dt.datetime) -> int:
     return exam_id
 
 
-def bench_persistence(bank, papers: int) -> dict:
+def bench_persistence(bank, papers: int, pairs=()) -> dict:
     from core.db import make_engine, make_session_factory
     from exam.models import Exam
     from exam.papers.persist import generate_papers
@@ -206,7 +249,7 @@ def bench_persistence(bank, papers: int) -> dict:
     engine = make_engine(url)
     factory = make_session_factory(engine)
     now = dt.datetime(2026, 6, 15, 1, 0, tzinfo=dt.UTC)
-    exam_id = _seed_exam(factory, bank, papers, now)
+    exam_id = _seed_exam(factory, bank, papers, now, pairs)
     marks = {}
 
     def progress(done: int, total: int) -> None:
@@ -237,12 +280,15 @@ def main() -> None:
     parser.add_argument("--papers", type=int, default=10_000)
     parser.add_argument("--bank", type=int, default=2_000)
     parser.add_argument("--skip-db", action="store_true")
+    parser.add_argument("--related-share", type=float, default=0.2)
     args = parser.parse_args()
     bank = make_bank(args.bank, random.Random(2026))
-    gen_s, stats, (spec, _plan) = bench_generation(bank, args.papers)
+    pairs = make_relations(bank, args.related_share, random.Random(11))
+    gen_s, stats, (spec, _plan) = bench_generation(bank, args.papers, pairs)
     print(
         f"generation: {args.papers} papers x {spec.question_count} questions from "
-        f"{args.bank} in {gen_s:.2f} s (target <= 3 s)"
+        f"{args.bank} in {gen_s:.2f} s (target <= 3 s), {len(pairs)} related pairs kept "
+        f"apart (none on any paper)"
     )
     print(
         f"exposure: min {stats['exposure_min']} max {stats['exposure_max']} mean "
@@ -267,12 +313,13 @@ def main() -> None:
         "papers": args.papers,
         "questions_per_paper": spec.question_count,
         "bank": args.bank,
+        "related_pairs": len(pairs),
         "generation_s": round(gen_s, 3),
         "generation_target_s": 3,
         **{k: stats[k] for k in stats if k != "papers"},
     }
     if not args.skip_db:
-        db = bench_persistence(bank, args.papers)
+        db = bench_persistence(bank, args.papers, pairs)
         print(
             f"sqlite: load+generate {db['load_and_generate_s']} s, persist "
             f"{db['persist_s']} s (target <= 15 s), end to end {db['end_to_end_s']} s"

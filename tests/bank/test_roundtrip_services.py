@@ -14,6 +14,7 @@ from question_bank.models import (
     KnowledgePoint,
     Question,
     QuestionVersion,
+    RelatedQuestion,
     version_knowledge_points,
 )
 from question_bank.rows import version_content
@@ -50,6 +51,8 @@ ROWS = [
         "第三百八十五条；第一百二十条之一",
         "县处级；乡科级",
         "启用",
+        "组甲",
+        None,
     ],
     [
         "多选",
@@ -70,6 +73,8 @@ ROWS = [
         None,
         "全部",
         "草稿",
+        None,
+        None,
     ],
     [
         "判断",
@@ -90,6 +95,8 @@ ROWS = [
         "总纲",
         "一般干部",
         "停用",
+        None,
+        None,
     ],
     [
         "填空",
@@ -110,6 +117,8 @@ ROWS = [
         None,
         "全部",
         "启用",
+        "组甲",
+        "全国人民代表大会常务委员会=全国人大常委会；甲=甲方",
     ],
     [
         "单选",
@@ -125,6 +134,8 @@ ROWS = [
         "A",
         None,
         4,
+        None,
+        None,
         None,
         None,
         None,
@@ -150,11 +161,12 @@ def _snapshot(session) -> list[tuple]:
     ):
         content = version_content(v)
         content["citations"] = [[c.source.code, c.article_key] for c in v.citations]
-        out.append((q.code, q.status, content))
+        out.append((q.code, q.status, q.exclusion_group, q.synonyms, content))
     return out
 
 
 def _wipe_bank(session):
+    session.execute(delete(RelatedQuestion))
     session.execute(delete(version_knowledge_points))
     session.execute(delete(Citation))
     session.execute(delete(QuestionVersion))

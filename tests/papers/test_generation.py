@@ -199,7 +199,16 @@ def test_pinned_options_stay_last_and_answer_is_remapped():
     ]
     assert pinned_option_keys(options) == ("D",)
     assert pinned_option_keys([{"key": "A", "text": "甲"}, {"key": "B", "text": "A和C"}]) is None
-    for text in ("以上都不对", "以上均不正确", "以上都是", "上述选项都正确"):
+    # the wider rule of question_bank.options (the example among them)
+    for text in (
+        "以上都不对",
+        "以上均不正确",
+        "以上都是",
+        "上述选项都正确",
+        "以上三种情形都要求数额较大",
+        "都不对",
+        "均不正确",
+    ):
         assert pinned_option_keys([{"key": "A", "text": "甲"}, {"key": "B", "text": text}]) == (
             "B",
         )

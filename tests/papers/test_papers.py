@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 
 from core.errors import Conflict
 from exam.models import Attempt, Paper, PaperGeneration, PaperItem, Participant
+from exam.papers.generation.pool import PoolShortage
 from exam.papers.persist import check_pool, generate_papers
 from exam.papers.rebuild import rebuild_paper
 from tests.conftest import NOW
@@ -218,3 +219,59 @@ def test_cli_blueprint_commands(runner, session, sources, tmp_path):
     result = runner.invoke(["blueprint", "import", str(bad)])
     assert result.exit_code == 1
     assert "比例合计为 40%" in result.output
+
+
+def test_check_names_cells_relations_make_short_and_generation_keeps_pairs_apart(
+    runner, session, sources, make_question, make_exam, make_person
+):
+    from exam.papers import blueprints as bps
+    from question_bank.related import refresh_relations
+
+    stems = (
+        "贪污罪的主体是（ ）",
+        "受贿数额较大的（ ）",
+        "行贿罪的追诉期限（ ）",
+        "挪用公款归个人使用（ ）",
+    )
+    versions = [
+        make_question(type="single", source="criminal_law", difficulty=3, stem=stem)
+        for stem in stems
+    ]
+    for v in versions[:3]:
+        v.question.exclusion_group = "同一条文"
+    refresh_relations(session)
+    row = bps.save_blueprint(
+        session,
+        bps.validate(
+            session,
+            {
+                "code": "apart",
+                "name": "互斥",
+                "pass_mark": 1,
+                "source_shares": {"刑法": 100},
+                "difficulty_shares": {"中等": 100},
+                "sections": [{"type": "单选", "count": 3, "points": 1}],
+            },
+        ),
+    )
+    exam = make_exam([make_person() for _ in range(4)], blueprint=row)
+    result = runner.invoke(["exam", "check", str(exam.id)])
+    assert result.exit_code == 1
+    assert "单选 × 刑法 × 中等：需要 3 题" in result.output
+    assert "一份试卷最多只能从中选出 2 题，缺 1 题" in result.output
+    with pytest.raises(PoolShortage) as info:
+        generate_papers(session, exam, now=NOW)
+    assert "关联题" in "\n".join(info.value.details)
+    # one question leaves the group: the cell can be filled, but never with two of it
+    versions[2].question.exclusion_group = None
+    refresh_relations(session)
+    report = check_pool(session, exam)
+    assert report["ok"] and report["related_pairs"] == 1
+    assert report["related_cells"] and not report["related_cells"][0]["short"]
+    generate_papers(session, exam, now=NOW)
+    apart = {versions[0].id, versions[1].id}
+    for paper in session.scalars(select(Paper).where(Paper.exam_id == exam.id)):
+        assert not apart <= {i.question_version_id for i in paper.items}
+        assert rebuild_paper(session, paper)["identical"]
+    gen = session.scalar(select(PaperGeneration).where(PaperGeneration.exam_id == exam.id))
+    assert gen.related_pairs == [sorted(apart)]

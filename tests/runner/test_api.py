@@ -137,16 +137,17 @@ def test_submit_is_idempotent_and_scores(client, started, session):
     aid = started.attempt_id
     _save(client, aid, started.items["single"].id, "B", 1, started.token)  # correct
     _save(client, aid, started.items["multiple"].id, ["B"], 2, started.token)  # partial 0.5
+    # "１０日" (full-width digits) is the key "十日" written in digits: both blanks right
     _save(client, aid, started.items["fill_blank"].id, ["留置措施", "１０日"], 3, started.token)
     first = _submit(client, aid, started.token)
     assert first.status_code == 200
     body = first.get_json()
-    assert body["status"] == "submitted" and body["score"] == 10 + 5 + 5
+    assert body["status"] == "submitted" and body["score"] == 10 + 5 + 10
     second = _submit(client, aid, started.token).get_json()
     assert second["score"] == body["score"] and second["submitted_at"] == body["submitted_at"]
     rows = session.scalars(select(Answer).where(Answer.attempt_id == aid)).all()
     assert len(rows) == 4  # unanswered true/false got a blank row scored 0
-    assert sum(r.marks for r in rows) == 20
+    assert sum(r.marks for r in rows) == 25
     after = _save(client, aid, started.items["true_false"].id, True, 9, started.token)
     assert after.status_code == 409
 

@@ -89,6 +89,7 @@ def test_regrade_after_key_correction_records_audit(session, sitting, runner):
     assert session.get(Attempt, attempt.id).score == 10
     entry = session.scalar(select(AuditEntry).where(AuditEntry.action == "attempt.regrade"))
     assert entry.before == {"score": 0.0} and entry.after["score"] == 10.0
+    assert entry.after["items"] == [{"position": 1, "before": 0.0, "after": 10.0}]
     again = runner.invoke(["exam", "regrade", str(sitting.exam.id)])
     assert "0 份成绩发生变化" in again.output
 
@@ -202,3 +203,29 @@ def test_submission_stores_the_highest_accepted_seq(session, build_sitting):
             assert finalize_expired(session, NOW + dt.timedelta(hours=1)) == 1
         session.expire_all()
         assert session.get(Attempt, attempt.id).last_seq == 7
+
+
+def test_regrade_dry_run_shows_gains_per_item_then_applies_audited(session, sitting, runner):
+    """A synonym added after the exam (同义答案): the dry run names the candidate and the
+    item that gains, writes nothing; the real regrade applies it and audits the item."""
+    attempt = start_or_resume(session, sitting.exam.id, sitting.person.id, now=NOW)
+    fill = sitting.items["fill_blank"]
+    _save(session, attempt, fill, ["扣押", "10日"], 1)  # first blank wrong, second right
+    submit(session, attempt.id, sitting.person.id, now=NOW + dt.timedelta(minutes=1))
+    assert attempt.score == 5.0  # "10日" = "十日": half of the item
+    fill.question_version.question.synonyms = [["留置", "扣押"]]
+    session.flush()
+    preview = runner.invoke(["exam", "regrade", str(sitting.exam.id), "--dry-run"])
+    assert preview.exit_code == 0, preview.output
+    assert sitting.person.person_no in preview.output
+    assert "5.0 -> 10.0" in preview.output and "第 4 题：5 -> 10" in preview.output
+    assert "1 份成绩将发生变化" in preview.output
+    session.expire_all()
+    assert session.get(Attempt, attempt.id).score == 5.0  # nothing written
+    assert session.scalar(select(AuditEntry).where(AuditEntry.action == "attempt.regrade")) is None
+    applied = runner.invoke(["exam", "regrade", str(sitting.exam.id)])
+    assert applied.exit_code == 0, applied.output
+    session.expire_all()
+    assert session.get(Attempt, attempt.id).score == 10.0
+    entry = session.scalar(select(AuditEntry).where(AuditEntry.action == "attempt.regrade"))
+    assert entry.after["items"] == [{"position": 4, "before": 5.0, "after": 10.0}]

@@ -25,6 +25,11 @@ candidate's paper is drawn independently:
 4. questions are shuffled within sections and options within questions, except options
    such as 以上都对 that must stay last; true/false and fill-in keep no option order.
 
+Related questions (互斥/关联题, ``prepare(..., related=pairs)``) never share a paper:
+each draw, knowledge-point swap and difficulty repair takes only questions related to
+none already on the paper; ``prepare`` reports a cell whose questions, kept apart,
+cannot fill it (``Shortage`` of kind ``related``) and the cells relations make tight.
+
 ``prepare`` checks the pool against the blueprint once (shortages per cell and per
 required knowledge point, reachable difficulty) and indexes it; nothing is ever half
 filled: a shortage raises ``PoolShortage`` naming every short cell.

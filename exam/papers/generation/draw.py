@@ -45,7 +45,67 @@ def _choose_layout(plan: Plan, rng: random.Random, *, reference: bool) -> list[C
     return cells
 
 
-def _draw(plan: Plan, layout: list[Cell], rng: random.Random) -> list[list[PoolItem]]:
+def _draw_apart(plan: Plan, layout: list[Cell], rng: random.Random) -> list[list[PoolItem]] | None:
+    """``_draw`` with related questions kept apart: each slot takes a uniform draw
+    among the cell's questions that are neither on the paper nor related to one on it
+    (rejection first, then the free list). ``None`` when relations leave a cell short
+    for this paper (the caller draws again)."""
+    conflicts_get = plan.conflicts.get
+    used: set[int] = set()
+    used_add = used.add
+    blocked: dict[int, int] = {}
+    blocked_get = blocked.get
+    picks: list[list[PoolItem]] = []
+    rnd = rng.random
+    sections = plan.blueprint.sections
+    for cell in layout:
+        items = cell.items
+        n = len(items)
+        k = cell.count
+        chosen: list[PoolItem] = []
+        taken = 0
+        tries = 3 * k + 8 if n else 0
+        while taken < k and tries:
+            tries -= 1
+            it = items[int(rnd() * n)]
+            vid = it.version_id
+            if vid in used or vid in blocked:
+                continue
+            chosen.append(it)
+            taken += 1
+            used_add(vid)
+            related = conflicts_get(vid)
+            if related:
+                for other in related:
+                    blocked[other] = blocked_get(other, 0) + 1
+        if len(chosen) < k:
+            if sum(1 for it in items if it.version_id not in used) < k - len(chosen):
+                raise GenerationFailed(
+                    "题库不足以组成完整试卷："
+                    + Shortage(
+                        "cell", k, n, sections[cell.section].type, cell.source, cell.band
+                    ).message()
+                )
+            free = [
+                it for it in items if it.version_id not in used and it.version_id not in blocked
+            ]
+            while len(chosen) < k:
+                if not free:
+                    return None
+                it = free[int(rnd() * len(free))]
+                vid = it.version_id
+                chosen.append(it)
+                used_add(vid)
+                for other in conflicts_get(vid, ()):
+                    blocked[other] = blocked_get(other, 0) + 1
+                free = [f for f in free if f.version_id not in used and f.version_id not in blocked]
+        picks.append(chosen)
+    return picks
+
+
+def _draw(plan: Plan, layout: list[Cell], rng: random.Random) -> list[list[PoolItem]] | None:
+    if plan.conflicts:
+        return _draw_apart(plan, layout, rng)
     used: set[int] = set()
     picks: list[list[PoolItem]] = []
     rnd = rng.random
@@ -115,11 +175,16 @@ def _cover_knowledge_points(
         ]
         rng.shuffle(options)
         done = False
+        conflicts = plan.conflicts
         for ci, new in options:
             cell = picks[ci]
-            # replace an item whose required points are all covered elsewhere
+            clash = conflicts.get(new.version_id, frozenset()) & used
+            # replace an item whose required points are all covered elsewhere (and the
+            # only item on the paper the new one is related to, if any)
             for j in rng.sample(range(len(cell)), len(cell)):
                 old = cell[j]
+                if clash - {old.version_id}:
+                    continue
                 needed = [
                     p
                     for p in required
@@ -146,9 +211,11 @@ def _smallest_swaps(
     used: set[int],
     required: set[str],
     down: bool,
+    blocked: dict[int, int],
 ) -> list[tuple[int, int, int]]:
     """Every (cell, slot, new difficulty) swap towards the target with the smallest
-    step in difficulty that a free question of the same cell allows."""
+    step in difficulty that a free question of the same cell allows (free: not on the
+    paper and related to none on it)."""
     best = 0
     options: list[tuple[int, int, int]] = []
     for ci, cell in enumerate(picks):
@@ -163,7 +230,10 @@ def _smallest_swaps(
                 step = abs(d - d_old)
                 if best and step > best:
                     break
-                if any(it.version_id not in used for it in by_diff[1][d]):
+                if any(
+                    it.version_id not in used and not blocked.get(it.version_id)
+                    for it in by_diff[1][d]
+                ):
                     if step < best or not best:
                         best = step
                         options = []
@@ -189,13 +259,20 @@ def _fit_difficulty(
         return True
     required = set(bp.required_knowledge_points)
     used = {it.version_id for cell in picks for it in cell}
+    conflicts = plan.conflicts
+    # questions related to one on the paper: how many of the paper's questions block each
+    blocked: dict[int, int] = {}
+    if conflicts:
+        for vid in used:
+            for other in conflicts.get(vid, ()):
+                blocked[other] = blocked.get(other, 0) + 1
     rnd = rng.random
     groups = [_by_difficulty(plan, cell.items) for cell in layout]
     # One swap at a time, inside a cell (quotas unchanged): of all the swaps towards
     # the target, the smallest step in difficulty, chosen at random among equals, so
     # repairs neither overshoot nor keep drawing the easiest or hardest questions.
     for _ in range(5 * n):
-        options = _smallest_swaps(picks, groups, used, required, total > target * n)
+        options = _smallest_swaps(picks, groups, used, required, total > target * n, blocked)
         if not options:
             return False
         # pick the sort of swap (from difficulty -> to difficulty) first, then a slot:
@@ -205,12 +282,23 @@ def _fit_difficulty(
         swap = swaps[int(rnd() * len(swaps))]
         options = [o for o in options if (picks[o[0]][o[1]].difficulty, o[2]) == swap]
         ci, j, d = options[int(rnd() * len(options))]
-        free = [it for it in groups[ci][1][d] if it.version_id not in used]
+        free = [
+            it
+            for it in groups[ci][1][d]
+            if it.version_id not in used and not blocked.get(it.version_id)
+        ]
         old = picks[ci][j]
         new = free[int(rnd() * len(free))]
         picks[ci][j] = new
         used.discard(old.version_id)
         used.add(new.version_id)
+        if conflicts:
+            for other in conflicts.get(old.version_id, ()):
+                blocked[other] -= 1
+                if not blocked[other]:
+                    del blocked[other]
+            for other in conflicts.get(new.version_id, ()):
+                blocked[other] = blocked.get(other, 0) + 1
         total += new.difficulty - old.difficulty
         if abs(total / n - target) <= tol + 1e-9:
             return True
@@ -240,15 +328,24 @@ def generate_paper(
     if plan.shortages:
         raise PoolShortage(plan.shortages)
     bp = plan.blueprint
+    apart_failed = 0
     for round_no in range(MAX_ROUNDS):
         layout = _choose_layout(plan, rng, reference=round_no >= MAX_ROUNDS - REFERENCE_ROUNDS)
         picks = _draw(plan, layout, rng)
+        if picks is None:
+            apart_failed += 1
+            continue
         if not _cover_knowledge_points(plan, layout, picks, rng):
             continue
         if not _fit_difficulty(plan, layout, picks, rng):
             continue
         break
     else:
+        if apart_failed == MAX_ROUNDS:
+            raise GenerationFailed(
+                f"连续 {MAX_ROUNDS} 次抽题都无法让关联题（互斥题）不同卷，"
+                "请补充题库或调整组卷规则。"
+            )
         raise GenerationFailed(
             f"连续 {MAX_ROUNDS} 次抽题都无法同时满足必考知识点和目标平均难度"
             f" {bp.target_difficulty}±{bp.difficulty_tolerance}，请放宽容差或补充题库。"

@@ -7,7 +7,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import random
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from exam.papers.generation.pool import PoolItem, PoolShortage, Shortage
@@ -50,10 +50,21 @@ class Plan:
     shared_types: frozenset[str] = frozenset()
     #: cache for the difficulty repair: id(cell items) -> (difficulties, groups, items)
     by_difficulty: dict = field(default_factory=dict, repr=False)
+    #: related questions (互斥/关联题): version id -> the version ids it must not share
+    #: a paper with (only pairs of the pool; empty when none)
+    conflicts: dict[int, frozenset[int]] = field(default_factory=dict)
+    #: cells that relations make tight: (cell, questions free of any relation in it,
+    #: the most questions it can give one paper), for the pool check
+    related_cells: list[tuple[Cell, int, int]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
         return not self.shortages
+
+    def related_pairs(self) -> list[list[int]]:
+        """The pairs kept apart, as sorted [version id, version id] (recorded per run,
+        so a paper can be rebuilt with the same relations)."""
+        return sorted([a, b] for a, others in self.conflicts.items() for b in others if a < b)
 
     def eligible_ids(self) -> set[int]:
         ids = {it.version_id for c in self.cells for it in c.items}
@@ -88,7 +99,10 @@ def _all_orders(item: PoolItem) -> tuple[tuple[str, ...], ...]:
 
 
 def _layouts(
-    bp: BlueprintSpec, si: int, by_key: dict[tuple[str, str, str], list[PoolItem]]
+    bp: BlueprintSpec,
+    si: int,
+    by_key: dict[tuple[str, str, str], list[PoolItem]],
+    supply_of=None,
 ) -> list[list[Cell]]:
     """Fallback of ``_balanced_layouts`` (no expected table found): alternative source
     x band tables of section ``si`` with the blueprint's margins, random pairings of
@@ -111,7 +125,15 @@ def _layouts(
         for r, c in zip(rows, cols, strict=True):
             counts[(r, c)] = counts.get((r, c), 0) + 1
         key = tuple(sorted(counts.items()))
-        if any(len(by_key.get((section.type, r, c), ())) < n for (r, c), n in counts.items()):
+        if any(
+            (
+                supply_of((section.type, r, c))
+                if supply_of
+                else len(by_key.get((section.type, r, c), ()))
+            )
+            < n
+            for (r, c), n in counts.items()
+        ):
             continue
         seen.add(key)
         out.append(
@@ -124,7 +146,10 @@ def _layouts(
 
 
 def _balanced_layouts(
-    bp: BlueprintSpec, si: int, by_key: dict[tuple[str, str, str], list[PoolItem]]
+    bp: BlueprintSpec,
+    si: int,
+    by_key: dict[tuple[str, str, str], list[PoolItem]],
+    supply_of=None,
 ) -> tuple[list[list[Cell]], list[float]]:
     """Alternative source x band tables of section ``si`` and their cumulative
     probabilities. Every table keeps the blueprint's counts per source and per band
@@ -139,7 +164,15 @@ def _balanced_layouts(
         cols[band] = cols.get(band, 0) + n
     if ANY in rows or ANY in cols or len(rows) < 2 or len(cols) < 2:
         return [], []
-    supply = {(r, c): len(by_key.get((section.type, r, c), ())) for r in rows for c in cols}
+    # a cell's supply: its questions, or (with related questions) the most of them
+    # that can share one paper
+    supply = {
+        (r, c): supply_of((section.type, r, c))
+        if supply_of
+        else len(by_key.get((section.type, r, c), ()))
+        for r in rows
+        for c in cols
+    }
     expected = expected_table(rows, cols, supply)
     parts = controlled_rounding(expected) if expected is not None else None
     merged: dict[tuple, float] = {}
@@ -157,7 +190,7 @@ def _balanced_layouts(
         merged[key] = merged.get(key, 0.0) + weight
     merged = {k: w for k, w in merged.items() if w > 1e-12}
     if not merged:
-        layouts = _layouts(bp, si, by_key)
+        layouts = _layouts(bp, si, by_key, supply_of)
         return layouts, [(i + 1) / len(layouts) for i in range(len(layouts))]
     layouts = []
     cumulative = []
@@ -252,8 +285,17 @@ def _add_layouts(plan: Plan, pool: list[PoolItem], by_key: ItemsByKey) -> None:
     bp = plan.blueprint
     types = [s.type for s in bp.sections]
     # sections sharing a type draw on the same questions: keep their reference layout
+    supply_of = None
+    if plan.conflicts:
+        capacities: dict[tuple[str, str, str], int] = {}
+
+        def supply_of(key: tuple[str, str, str]) -> int:
+            if key not in capacities:
+                capacities[key] = independent_capacity(by_key.get(key, ()), plan.conflicts)
+            return capacities[key]
+
     balanced = [
-        _balanced_layouts(bp, si, by_key) if types.count(s.type) == 1 else ([], [])
+        _balanced_layouts(bp, si, by_key, supply_of) if types.count(s.type) == 1 else ([], [])
         for si, s in enumerate(bp.sections)
     ]
     plan.layouts = [layouts for layouts, _cum in balanced]
@@ -267,17 +309,140 @@ def _add_layouts(plan: Plan, pool: list[PoolItem], by_key: ItemsByKey) -> None:
     plan.shared_types = frozenset(t for t in types if types.count(t) > 1 or t in wild_types)
 
 
-def prepare(pool: Sequence[PoolItem], blueprint: BlueprintSpec, *, strict: bool = True) -> Plan:
+def conflict_map(
+    pool: Sequence[PoolItem], related: Iterable[Sequence[int]]
+) -> dict[int, frozenset[int]]:
+    """version id -> related version ids, for the pairs with both questions in ``pool``."""
+    ids = {p.version_id for p in pool}
+    out: dict[int, set[int]] = {}
+    for a, b in related:
+        if a != b and a in ids and b in ids:
+            out.setdefault(a, set()).add(b)
+            out.setdefault(b, set()).add(a)
+    return {k: frozenset(v) for k, v in out.items()}
+
+
+_EXACT_COMPONENT = 40  # larger components of related questions get a greedy bound
+
+
+def _mis_exact(nodes: frozenset[int], adj: dict[int, frozenset[int]]) -> int:
+    """Size of a maximum independent set of the graph induced on ``nodes``."""
+    if not nodes:
+        return 0
+    degree = {v: len(adj.get(v, frozenset()) & nodes) for v in nodes}
+    v = max(nodes, key=lambda x: (degree[x], x))
+    if degree[v] == 0:
+        return len(nodes)
+    if degree[v] == 1:  # a matching: one of each edge
+        edges = sum(degree.values()) // 2
+        return len(nodes) - edges
+    without = _mis_exact(nodes - {v}, adj)
+    with_v = 1 + _mis_exact(nodes - {v} - adj[v], adj)
+    return max(without, with_v)
+
+
+def _mis_greedy(nodes: set[int], adj: dict[int, frozenset[int]]) -> int:
+    """A lower bound: repeatedly take a vertex of least degree."""
+    left = set(nodes)
+    size = 0
+    while left:
+        v = min(left, key=lambda x: (len(adj.get(x, frozenset()) & left), x))
+        left -= adj.get(v, frozenset()) | {v}
+        size += 1
+    return size
+
+
+def independent_capacity(items: Sequence[PoolItem], conflicts: dict[int, frozenset[int]]) -> int:
+    """The most questions of ``items`` that can share one paper: a maximum independent
+    set of the related pairs among them, component by component (exact for components
+    up to ``_EXACT_COMPONENT`` questions, a greedy lower bound beyond)."""
+    ids = {it.version_id for it in items}
+    involved = {v for v in ids if conflicts.get(v, frozenset()) & ids}
+    total = len(ids) - len(involved)
+    seen: set[int] = set()
+    for start in sorted(involved):
+        if start in seen:
+            continue
+        component = {start}
+        stack = [start]
+        while stack:
+            for w in conflicts[stack.pop()] & ids:
+                if w not in component:
+                    component.add(w)
+                    stack.append(w)
+        seen |= component
+        if len(component) <= _EXACT_COMPONENT:
+            total += _mis_exact(frozenset(component), conflicts)
+        else:
+            total += _mis_greedy(component, conflicts)
+    return total
+
+
+def _related_shortages(
+    plan: Plan, pool: list[PoolItem], by_key: ItemsByKey, shortages: list[Shortage]
+) -> list[Shortage]:
+    """Cells whose questions, kept apart from their related ones, cannot fill the
+    cell (a shortage), and cells that relations make tight (``plan.related_cells``)."""
+    conflicts = plan.conflicts
+    if not conflicts:
+        return []
+    bp = plan.blueprint
+    short_keys = {(s.type, s.source, s.band) for s in shortages if s.kind == "cell"}
+    found: list[Shortage] = []
+    demand = _demand(bp, plan.cells, True)
+    for (qtype, source, band), need in demand.items():
+        if (qtype, source, band) in short_keys:
+            continue
+        items = by_key.get((qtype, source, band), [])
+        free = sum(1 for it in items if not conflicts.get(it.version_id))
+        if free >= need:
+            continue
+        capacity = independent_capacity(items, conflicts)
+        for cell in plan.cells:
+            if cell.exact and (bp.sections[cell.section].type, cell.source, cell.band) == (
+                qtype,
+                source,
+                band,
+            ):
+                plan.related_cells.append((cell, free, capacity))
+        if capacity < need:
+            found.append(Shortage("related", need, capacity, qtype, source, band))
+    for cell in plan.cells:
+        if cell.exact:
+            continue
+        key = (bp.sections[cell.section].type, cell.source, cell.band)
+        if key in short_keys:
+            continue
+        free = sum(1 for it in cell.items if not conflicts.get(it.version_id))
+        if free >= cell.count:
+            continue
+        capacity = independent_capacity(cell.items, conflicts)
+        plan.related_cells.append((cell, free, capacity))
+        if capacity < cell.count:
+            found.append(Shortage("related", cell.count, capacity, *key))
+    return found
+
+
+def prepare(
+    pool: Sequence[PoolItem],
+    blueprint: BlueprintSpec,
+    *,
+    strict: bool = True,
+    related: Iterable[Sequence[int]] = (),
+) -> Plan:
     """Index ``pool`` by the blueprint's cells and check it can fill every paper.
 
     The check is exact for cells naming a source and a band (their demand is summed
     over sections of the same type); wildcard cells are checked against what exact
-    cells leave. Raises ``PoolShortage`` when ``strict`` (else the plan lists them).
+    cells leave. ``related``: pairs of version ids that must not share a paper
+    (互斥/关联题); a cell whose questions, kept apart, cannot fill it is a shortage
+    too. Raises ``PoolShortage`` when ``strict`` (else the plan lists them).
     """
     pool = sorted(pool, key=lambda p: p.version_id)
     bp = blueprint
     by_key, cells = _index_cells(pool, bp)
     shortages = _cell_shortages(pool, bp, by_key, cells)
+    conflicts = conflict_map(pool, related)
     for kp in bp.required_knowledge_points:
         if not any(kp in it.knowledge_points for c in cells for it in c.items):
             shortages.append(Shortage("knowledge_point", 1, 0, knowledge_point=kp))
@@ -287,7 +452,9 @@ def prepare(pool: Sequence[PoolItem], blueprint: BlueprintSpec, *, strict: bool 
             shortages.append(off_target)
     # exact cells first, so wildcard cells take what is left
     order = sorted(range(len(cells)), key=lambda i: (not cells[i].exact, i))
-    plan = Plan(bp, [cells[i] for i in order], len(pool), shortages)
+    plan = Plan(bp, [cells[i] for i in order], len(pool), shortages, conflicts=conflicts)
+    related_short = _related_shortages(plan, pool, by_key, shortages)
+    shortages.extend(related_short)
     _add_layouts(plan, pool, by_key)
     if shortages and strict:
         raise PoolShortage(shortages)

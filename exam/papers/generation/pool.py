@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import random
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -13,30 +12,15 @@ from typing import NamedTuple
 from core.errors import InvalidInput
 from exam.papers.spec import ANY, band_label, type_label
 from question_bank import kinds
-
-# Options that refer to all the others and must stay in place at the end.
-_PINNED = re.compile(
-    r"^\s*(以上|上述|前述)(选项|各项|答案|说法|情形|几项|三项|四项)?"
-    r"(都|均|全|皆|全部)?(对|正确|是|不对|不正确|错误|不是|非|符合|不符合|可以|不可以)"
-    r"|^\s*(以上|上述)(都|均|全部|皆)(不)?(选|对|正确)"
-    r"|^\s*(都|均|全)(不)?(对|正确)\s*$"
-    r"|^\s*(以上|上述)皆非"
-)
-# Options such as "A和B" refer to other options by letter: such questions keep their order.
-_LETTER_REF = re.compile(r"(?<![A-Za-z])[A-H]\s*(项|选项)?\s*[和与及、,，+]\s*[A-H](?![A-Za-z])")
+from question_bank.options import pinned_option_keys as _pinned_option_keys
 
 
 def pinned_option_keys(options: Sequence[Mapping]) -> tuple[str, ...] | None:
     """Keys of options that must stay last (authored order); ``None`` when the options
-    refer to each other by letter and must not be shuffled at all."""
-    pinned = []
-    for opt in options:
-        text = str(opt.get("text") or "")
-        if _LETTER_REF.search(text):
-            return None
-        if _PINNED.search(text):
-            pinned.append(str(opt["key"]))
-    return tuple(pinned)
+    refer to each other by letter and must not be shuffled at all. The rule is
+    ``question_bank.options``' (以上都对, 以上三种情形都要求…, 都不对, 均不正确, "A和B" …),
+    the one bank lint checks the authored order with."""
+    return _pinned_option_keys(options)
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,7 +91,7 @@ class GeneratedPaper:
 class Shortage:
     """A cell (or knowledge point, or difficulty target) the pool cannot satisfy."""
 
-    kind: str  # cell / knowledge_point / difficulty
+    kind: str  # cell / related / knowledge_point / difficulty
     needed: int = 0
     available: int = 0
     type: str = ANY
@@ -127,6 +111,12 @@ class Shortage:
         if self.kind == "difficulty":
             return self.detail
         src = "不限来源" if self.source == ANY else names.get(self.source, self.source)
+        if self.kind == "related":
+            return (
+                f"{type_label(self.type)} × {src} × {band_label(self.band)}：需要 {self.needed} 题，"
+                f"关联题（互斥题）不能同卷，同一份试卷最多只能从中选出 {self.available} 题，"
+                f"缺 {self.short_by} 题。"
+            )
         return (
             f"{type_label(self.type)} × {src} × {band_label(self.band)}：需要 {self.needed} 题，"
             f"题库仅有 {self.available} 题，缺 {self.short_by} 题。"

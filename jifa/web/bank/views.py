@@ -13,15 +13,17 @@ from core.db import utcnow
 from core.errors import DomainError, InvalidInput
 from jifa.web.access import actor, roles_required
 from jifa.web.database import db
-from question_bank import services
+from question_bank import related, services
 from question_bank.articles import label_for
 from question_bank.citations import verify_citations
 from question_bank.exporter import export_bytes
 from question_bank.importer import import_files
 from question_bank.law import get_source, import_law, list_sources
+from question_bank.lint import CHECK_LABELS, SEVERITY_LABELS, lint_bank
 from question_bank.models import (
     QUESTION_STATUS_LABELS,
     QUESTION_TYPE_LABELS,
+    RELATION_REASON_LABELS,
     TIER_LABELS,
     LawSource,
     QuestionStatus,
@@ -113,6 +115,7 @@ def view(code: str):
         history=list(reversed(question.versions)),
         audit=audit_search(db(), entity_type="question", entity_id=code, limit=50),
         sources={s.id: s for s in _sources()},
+        related=related.pairs_of(db(), question.id),
     )
 
 
@@ -133,6 +136,42 @@ def version_view(code: str, number: int):
         history=list(reversed(question.versions)),
         audit=[],
         sources={s.id: s for s in _sources()},
+    )
+
+
+@bp.get("/related")
+@roles_required(*BANK_ROLES)
+def related_list():
+    """关联题: every stored pair with its reason (auto-detected or an exclusion group)."""
+    reason = request.args.get("reason") or None
+    if reason and reason not in RELATION_REASON_LABELS:
+        raise InvalidInput("未知的关联原因。")
+    code = (request.args.get("code") or "").strip() or None
+    page = related.related_page(
+        db(), code=code, reason=reason, page=_int_arg("page", 1, 100000) or 1
+    )
+    return render_template(
+        "bank/related.html",
+        page=page,
+        args={k: v for k, v in request.args.items() if k != "page" and v},
+        summary=related.related_summary(db()),
+        reason=reason,
+        code=code,
+        reason_labels=RELATION_REASON_LABELS,
+    )
+
+
+@bp.get("/lint")
+@roles_required(*BANK_ROLES)
+def lint():
+    """Bank lint: answer cues named by question (what ``jifa bank lint`` prints)."""
+    report = lint_bank(db())
+    return render_template(
+        "bank/lint.html",
+        report=report,
+        check_labels=CHECK_LABELS,
+        severity_labels=SEVERITY_LABELS,
+        source_names={s.code: s.name for s in _sources()},
     )
 
 
@@ -160,7 +199,7 @@ def edit(code: str):
     question = services.get_question(db(), code)
     version = services.current_version(question)
     if request.method == "GET":
-        values = row_values(RowContext(db()), question.code, question.status, version)
+        values = row_values(RowContext(db()), question.code, question.status, version, question)
         return _edit_page(values, question=question)
     values = _form_values()
     try:
