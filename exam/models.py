@@ -40,8 +40,22 @@ class ResultPolicy(enum.StrEnum):
 
 
 class ReviewPolicy(enum.StrEnum):
-    none = "none"
-    after_close = "after_close"  # key, explanation and article text after the window
+    """When a candidate may see the key, explanation and article text of their paper.
+    An admin's 公布答案 (``Exam.review_released_at``) opens it at once under any policy."""
+
+    none = "none"  # never (unless released by hand)
+    after_submit = "after_submit"  # once submitted (and no attempt is left to take)
+    after_close = "after_close"  # once the window closes or the exam is closed early
+    manual = "manual"  # when an admin releases it (公布答案)
+
+
+class SubmittedBy(enum.StrEnum):
+    """Who or what ended an attempt (``Attempt.submitted_by``)."""
+
+    candidate = "candidate"  # 交卷 before the time was up
+    timeout = "timeout"  # the time ran out: the page's submission at zero or the server's
+    admin = "admin"  # submitted by an administrator
+    offline = "offline"  # an answer sheet import
 
 
 class Navigation(enum.StrEnum):
@@ -111,6 +125,8 @@ class Exam(Base):
     navigation: Mapped[str] = mapped_column(String(10), default=Navigation.all.value)
     result_policy: Mapped[str] = mapped_column(String(20), default=ResultPolicy.immediate.value)
     review_policy: Mapped[str] = mapped_column(String(20), default=ReviewPolicy.after_close.value)
+    #: when an admin released the review by hand (公布答案); opens it under any policy
+    review_released_at: Mapped[dt.datetime | None]
     mode: Mapped[str] = mapped_column(String(20), default=ExamMode.online.value)
     status: Mapped[str] = mapped_column(String(10), default=ExamStatus.draft.value)
     instructions: Mapped[str] = mapped_column(Text, default="")
@@ -217,7 +233,7 @@ class Attempt(Base):
     #: min(start + duration + extra time, window close); extended only by an audited action
     deadline_at: Mapped[dt.datetime]
     submitted_at: Mapped[dt.datetime | None]
-    #: candidate / auto (deadline passed) / admin / offline (answer sheet import)
+    #: a ``SubmittedBy``: candidate / timeout (the time ran out) / admin / offline
     submitted_by: Mapped[str | None] = mapped_column(String(20))
     score: Mapped[float | None] = mapped_column(Float)
     max_score: Mapped[float | None] = mapped_column(Float)
@@ -256,8 +272,22 @@ class Answer(Base):
     paper_item: Mapped[PaperItem] = relationship()
 
 
+class IntegrityKind(enum.StrEnum):
+    """What counts as an integrity event. Reloading, moving within the exam and the
+    browser restoring a tab are not: they are never stored as events."""
+
+    left_page = "left_page"  # the page was hidden or lost focus for more than a few seconds
+    second_device = "takeover"  # another browser resumed the attempt (a second device)
+    paste = "paste"  # text pasted into a fill-in
+
+
+#: the kinds the monitor counts (rows of other kinds, from older versions, are not)
+INTEGRITY_KINDS = frozenset(k.value for k in IntegrityKind)
+
+
 class IntegrityEvent(Base):
-    """Evidence for review (focus loss, paste, takeover); never changes a score."""
+    """Evidence for review (leaving the page, a second device, paste into a fill-in);
+    never changes a score."""
 
     __tablename__ = "integrity_events"
 
@@ -265,7 +295,7 @@ class IntegrityEvent(Base):
     attempt_id: Mapped[int] = mapped_column(
         ForeignKey("attempts.id", ondelete="CASCADE"), index=True
     )
-    #: focus_lost / page_hidden / paste / takeover / ...
+    #: an ``IntegrityKind`` (older rows may hold focus_lost / page_hidden / resume)
     kind: Mapped[str] = mapped_column(String(40))
     at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     ip: Mapped[str | None] = mapped_column(String(64))

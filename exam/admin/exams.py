@@ -38,7 +38,12 @@ RESULT_POLICY_LABELS = {
     "after_close": "考试结束后显示成绩",
     "hidden": "不向考生显示成绩",
 }
-REVIEW_POLICY_LABELS = {"none": "不提供答案解析", "after_close": "考试结束后可查看答案与解析"}
+REVIEW_POLICY_LABELS = {
+    "none": "不提供答案解析",
+    "after_submit": "交卷后即可查看答案与解析",
+    "after_close": "考试结束后可查看答案与解析",
+    "manual": "管理员公布答案后可查看",
+}
 ENROL_LABELS = {
     "unit": "按单位",
     "rank": "按职级",
@@ -136,6 +141,9 @@ def _exam_snapshot(exam: Exam) -> dict:
         "navigation": exam.navigation,
         "result_policy": exam.result_policy,
         "review_policy": exam.review_policy,
+        "review_released_at": exam.review_released_at.isoformat()
+        if exam.review_released_at
+        else None,
         "mode": exam.mode,
         "status": exam.status,
     }
@@ -278,4 +286,40 @@ def update_exam(
     after = _exam_snapshot(exam)
     if after != before:
         record(session, actor, "exam.edit", "exam", exam.id, before=before, after=after, at=now)
+    return exam
+
+
+# ---------------------------------------------------------------- 公布答案
+
+
+def release_review(
+    session: Session, exam: Exam, *, scope: Scope, actor: Actor | None, now: dt.datetime
+) -> Exam:
+    """公布答案: open the review (key, explanation, article text) of every submitted
+    attempt at once, whatever the review policy. Audited; refused twice, and while a
+    candidate is still within their time (the key would reach them through others)."""
+    require_manage(exam, scope, "只有主办单位的管理员可以公布答案。")
+    if exam.review_released_at is not None:
+        raise Conflict("答案已经公布。")
+    sitting = session.scalar(
+        select(func.count()).where(
+            Attempt.exam_id == exam.id,
+            Attempt.status == AttemptStatus.in_progress.value,
+            Attempt.deadline_at > now,
+        )
+    )
+    if sitting:
+        raise Conflict(f"仍有 {sitting} 名考生正在作答，请待其交卷后再公布答案。")
+    exam.review_released_at = now
+    session.flush()
+    record(
+        session,
+        actor,
+        "exam.release_review",
+        "exam",
+        exam.id,
+        before={"review_policy": exam.review_policy, "review_released_at": None},
+        after={"review_policy": exam.review_policy, "review_released_at": now.isoformat()},
+        at=now,
+    )
     return exam

@@ -15,6 +15,7 @@ from core.org.models import Person
 from core.org.services import unit_full_names
 from exam.admin.access import participants_in_scope
 from exam.models import (
+    INTEGRITY_KINDS,
     Answer,
     Attempt,
     AttemptStatus,
@@ -26,6 +27,8 @@ from exam.models import (
 )
 
 UNIT_COUNTS = ("enrolled", "started", "in_progress", "submitted", "absent")
+#: integrity event kinds as the monitor names them
+INTEGRITY_LABELS = {"left_page": "离开页面", "takeover": "另一设备", "paste": "填空粘贴"}
 
 
 def _is_answered(response: object) -> bool:
@@ -47,7 +50,7 @@ class _Progress:
     attempts: dict[int, list[Attempt]] = field(default_factory=dict)  # by person, in order
     answered: dict[int, int] = field(default_factory=dict)  # by attempt
     last_saved: dict[int, dt.datetime] = field(default_factory=dict)  # by attempt
-    events: dict[int, int] = field(default_factory=dict)  # by attempt
+    events: dict[int, dict[str, int]] = field(default_factory=dict)  # by attempt, by kind
     items: dict[int, int] = field(default_factory=dict)  # by paper
     papers: dict[int, int] = field(default_factory=dict)  # person -> paper id
 
@@ -107,11 +110,21 @@ def _candidate_row(
         "seconds_left": None,
         "deadline_at": None,
         "last_saved_at": None,
-        "integrity_events": sum(progress.events.get(a.id, 0) for a in attempts),
+        "integrity_events": 0,
+        "integrity": {},
         "extra_minutes": part.extra_minutes,
         "attempts": len(attempts),
         "score": None,
     }
+    for a in attempts:
+        for kind, n in progress.events.get(a.id, {}).items():
+            row["integrity"][kind] = row["integrity"].get(kind, 0) + n
+            row["integrity_events"] += n
+    row["integrity_text"] = "、".join(
+        f"{label} {row['integrity'][kind]}"
+        for kind, label in INTEGRITY_LABELS.items()
+        if row["integrity"].get(kind)
+    )
     if latest is None:
         return row
     row["answered"] = progress.answered.get(latest.id, 0)
@@ -140,13 +153,17 @@ def _load_progress(session: Session, exam: Exam, person_ids: list[int]) -> _Prog
     attempt_ids = [a.id for lst in progress.attempts.values() for a in lst]
     if attempt_ids:
         _load_answers(session, attempt_ids, progress)
-        progress.events = dict(
-            session.execute(
-                select(IntegrityEvent.attempt_id, func.count())
-                .where(IntegrityEvent.attempt_id.in_(attempt_ids))
-                .group_by(IntegrityEvent.attempt_id)
-            ).all()
-        )
+        # only integrity events count: rows of other kinds (reloads, short glances
+        # away, from earlier versions of the page) are not shown as suspicious
+        for attempt_id, kind, n in session.execute(
+            select(IntegrityEvent.attempt_id, IntegrityEvent.kind, func.count())
+            .where(
+                IntegrityEvent.attempt_id.in_(attempt_ids),
+                IntegrityEvent.kind.in_(sorted(INTEGRITY_KINDS)),
+            )
+            .group_by(IntegrityEvent.attempt_id, IntegrityEvent.kind)
+        ):
+            progress.events.setdefault(attempt_id, {})[kind] = n
     progress.papers = dict(
         session.execute(
             select(Paper.person_id, Paper.id).where(

@@ -9,11 +9,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.accounts.scope import Scope, require_unit
+from core.errors import NotFound
 from core.excel import SheetSpec
 from core.org.models import RANK_LABELS, OrgUnit, Person, Rank
 from core.org.services import full_name, unit_full_names
-from exam.admin.access import participants_in_scope
+from exam.admin.access import participant_in_scope, participants_in_scope
 from exam.models import Attempt, AttemptStatus, Exam
+from exam.runner.review import ENDED_BY_LABEL
 
 RESULT_HEADERS = [
     "人员编号",
@@ -26,6 +28,7 @@ RESULT_HEADERS = [
     "是否及格",
     "交卷时间",
     "作答次数",
+    "交卷方式",
 ]
 UNIT_RESULT_HEADERS = [
     "单位",
@@ -76,6 +79,8 @@ def results(session: Session, exam: Exam, *, scope: Scope, unit: OrgUnit | None 
                 "passed": best.passed if best else None,
                 "submitted_at": best.submitted_at if best else None,
                 "attempts": len(attempts),
+                # how the attempt counted here ended: 考生交卷 / 作答时间到，系统自动交卷 ...
+                "ended_by": ENDED_BY_LABEL.get(best.submitted_by or "", "") if best else "",
             }
         )
     return {"rows": rows, "units": _unit_summaries(rows), "summary": _summary(rows)}
@@ -141,6 +146,7 @@ def results_sheets(exam: Exam, data: dict) -> list[SheetSpec]:
             None if r["passed"] is None else ("是" if r["passed"] else "否"),
             _fmt_time(r["submitted_at"]),
             r["attempts"],
+            r["ended_by"] or None,
         ]
         for r in data["rows"]
     ]
@@ -200,3 +206,20 @@ def person_history(session: Session, person: Person, *, scope: Scope) -> list[di
         }
         for a, e in rows
     ]
+
+
+def best_attempt(session: Session, exam: Exam, person: Person, *, scope: Scope) -> Attempt:
+    """The person's best submitted attempt (the one the results list), for their score
+    sheet; ``NotFound`` outside the scope or without a submitted attempt."""
+    participant_in_scope(session, exam, person, scope)
+    submitted = session.scalars(
+        select(Attempt).where(
+            Attempt.exam_id == exam.id,
+            Attempt.person_id == person.id,
+            Attempt.status == AttemptStatus.submitted.value,
+        )
+    ).all()
+    best = max(submitted, key=lambda a: (a.score or 0, -a.attempt_no), default=None)
+    if best is None:
+        raise NotFound(f"{person.person_no} 尚无已交卷的作答。")
+    return best

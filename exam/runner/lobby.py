@@ -1,9 +1,10 @@
-"""The lobby: the online exams a person takes part in, with attempts used and left."""
+"""The lobby: the online exams a person takes part in, with attempts used and left,
+and the results of past attempts (as far as the result policy shows them)."""
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -11,7 +12,8 @@ from sqlalchemy.orm import Session
 from core.errors import NotFound
 from exam.models import Attempt, Exam, ExamMode, ExamStatus, Participant
 from exam.runner import timing
-from exam.runner.helpers import IN_PROGRESS, iso
+from exam.runner.helpers import IN_PROGRESS, SUBMITTED, iso
+from exam.runner.review import result_payload
 from exam.runner.submit import finalize_if_expired
 
 
@@ -23,6 +25,7 @@ class LobbyEntry:
     current: Attempt | None
     latest: Attempt | None
     now: dt.datetime
+    attempts: list[Attempt] = field(default_factory=list)
 
     @property
     def attempts_left(self) -> int:
@@ -35,6 +38,16 @@ class LobbyEntry:
     @property
     def can_start(self) -> bool:
         return self.current is not None or (self.is_open and self.attempts_left > 0)
+
+    @property
+    def history(self) -> list[dict]:
+        """Each submitted attempt, oldest first: its number and result payload (the
+        score only where the result policy shows it)."""
+        return [
+            {"attempt_no": a.attempt_no, **result_payload(a, self.now)}
+            for a in self.attempts
+            if a.status == SUBMITTED
+        ]
 
     def as_dict(self) -> dict:
         return {
@@ -51,6 +64,7 @@ class LobbyEntry:
             "can_start": self.can_start,
             "current_attempt_id": self.current.id if self.current else None,
             "latest_attempt_id": self.latest.id if self.latest else None,
+            "history": self.history,
         }
 
 
@@ -87,7 +101,7 @@ def exams_for_person(session: Session, person_id: int, now: dt.datetime) -> list
             continue
         current = next((a for a in mine if a.status == IN_PROGRESS), None)
         entries.append(
-            LobbyEntry(exam, participant, len(mine), current, mine[-1] if mine else None, now)
+            LobbyEntry(exam, participant, len(mine), current, mine[-1] if mine else None, now, mine)
         )
     return entries
 

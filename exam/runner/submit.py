@@ -1,5 +1,9 @@
 """Submission: by the candidate (idempotent), and lazy finalization of attempts whose
-time (plus grace) is over, on access or from cron."""
+time (plus grace) is over, on access or from cron.
+
+Who ended an attempt is stored as it happened (``SubmittedBy``): ``timeout`` when the
+time ran out, whether the page submitted at zero or the server finalized the attempt
+later; ``candidate`` only for a 交卷 while time was left."""
 
 from __future__ import annotations
 
@@ -11,7 +15,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
 from core.errors import NotFound, PermissionDenied
-from exam.models import Attempt, Blueprint, Exam
+from exam.models import Attempt, Blueprint, Exam, SubmittedBy
 from exam.runner import timing
 from exam.runner.helpers import IN_PROGRESS, SUBMITTED
 from exam.runner.marking import score_attempt, score_paper
@@ -47,17 +51,27 @@ _SUBMIT_ROW = (
         Attempt.max_score,
         Attempt.passed,
         Attempt.last_seq,
+        Attempt.attempt_no,
         Exam.grace_seconds,
         Exam.pass_mark,
         Exam.closes_at,
         Exam.result_policy,
         Exam.review_policy,
+        Exam.review_released_at,
+        Exam.status.label("exam_status"),
+        Exam.max_attempts,
         Blueprint.spec,
     )
     .join(Exam, Exam.id == Attempt.exam_id)
     .join(Blueprint, Blueprint.id == Exam.blueprint_id)
     .where(Attempt.id == bindparam("attempt_id"))
 )
+#: the page submits when its countdown (synchronised with the server's clock) reaches
+#: zero; a claim of time-out this close to the deadline is believed, an earlier one not
+TIMEOUT_TOLERANCE = dt.timedelta(seconds=3)
+CANDIDATE = SubmittedBy.candidate.value
+TIMEOUT = SubmittedBy.timeout.value
+
 _MIRRORED = (
     "status",
     "submitted_at",
@@ -69,10 +83,31 @@ _MIRRORED = (
 )
 
 
+def submission_reason(
+    deadline_at: dt.datetime, now: dt.datetime, claimed: str | None = None
+) -> str:
+    """``timeout`` when the submission comes at or after the deadline, or when the page
+    says its countdown reached zero and the deadline is at most ``TIMEOUT_TOLERANCE``
+    away (clock offset); otherwise ``candidate``."""
+    if now >= deadline_at:
+        return TIMEOUT
+    if claimed == TIMEOUT and deadline_at - now <= TIMEOUT_TOLERANCE:
+        return TIMEOUT
+    return CANDIDATE
+
+
 def submit(
-    session: Session, attempt_id: int, person_id: int, *, now: dt.datetime, by: str = "candidate"
+    session: Session,
+    attempt_id: int,
+    person_id: int,
+    *,
+    now: dt.datetime,
+    by: str = CANDIDATE,
+    reason: str | None = None,
 ) -> dict:
-    """Submit (idempotent: a second call returns the same result).
+    """Submit (idempotent: a second call returns the same result). ``reason`` is what
+    the page says (``timeout`` from its countdown); ``submission_reason`` decides what is
+    stored.
 
     Hot path of the submission storm, without ORM objects: one read (attempt, exam,
     blueprint spec); an already submitted attempt returns at once (a duplicate never
@@ -89,9 +124,11 @@ def submit(
     if row.status != IN_PROGRESS:
         return result_dict(attempt_id, row, now)
     if timing.is_expired(row.deadline_at, row.grace_seconds, now):
-        at, by = row.deadline_at, "auto"
+        at, by = row.deadline_at, TIMEOUT
     else:
         at = now
+        if by == CANDIDATE:
+            by = submission_reason(row.deadline_at, now, reason)
     last_seq = _flip_submitted(session, attempt_id, at=at, by=by)
     if last_seq is None:
         # a concurrent submission won: report what it stored
@@ -132,7 +169,7 @@ def finalize_if_expired(session: Session, attempt: Attempt, now: dt.datetime) ->
         return False
     if not timing.is_expired(attempt.deadline_at, attempt.exam.grace_seconds, now):
         return False
-    _mark_submitted(session, attempt, at=attempt.deadline_at, by="auto")
+    _mark_submitted(session, attempt, at=attempt.deadline_at, by=TIMEOUT)
     score_attempt(session, attempt)
     return True
 

@@ -69,7 +69,7 @@ def _split(values: tuple[str, ...]) -> list[str]:
 )
 @click.option(
     "--review-policy",
-    type=click.Choice(["none", "after_close"]),
+    type=click.Choice(["none", "after_submit", "after_close", "manual"]),
     default="after_close",
     show_default=True,
 )
@@ -218,6 +218,17 @@ def _status_cmd(name: str, fn, done: str, help_text: str):
 
 _status_cmd("open", windows.open_exam, "已开放", "Open an exam to its candidates (audited).")
 _status_cmd("close", windows.close_exam, "已关闭", "Close an exam: no new starts (audited).")
+
+
+@exam_group.command("release-review")
+@click.argument("exam_id", type=int)
+@pass_ctx
+def release_review_cmd(ctx: AppContext, exam_id: int) -> None:
+    """公布答案: open every candidate's review at once, whatever the policy (audited)."""
+    with ctx.transaction() as session:
+        exam = access.get_visible_exam(session, exam_id, CONSOLE)
+        exams.release_review(session, exam, scope=CONSOLE, actor=ctx.actor, now=utcnow())
+    click.echo(f"考试 #{exam_id} 已公布答案：考生现在可以查看答案与解析。")
 
 
 @exam_group.command("extend")

@@ -88,6 +88,42 @@ class Authored:
     errors: list[str]
 
 
+@dataclass(frozen=True)
+class ReviewChoice:
+    """One option on the review page: its displayed letter (``""`` for true/false),
+    its text, whether the candidate chose it and whether it is (part of) the key."""
+
+    key: str
+    text: str
+    chosen: bool
+    correct: bool
+
+
+@dataclass(frozen=True)
+class ReviewBlank:
+    """One blank of a fill-in on the review page: what was written, what is accepted,
+    and whether it scored."""
+
+    number: int
+    given: str
+    accepted: tuple[str, ...]
+    ok: bool
+
+
+@dataclass(frozen=True)
+class ReviewView:
+    """How a reviewed question shows the candidate's response against the key: marked
+    options (choice, true/false) or blanks (fill-in), and both answers as text."""
+
+    choices: tuple[ReviewChoice, ...] = ()
+    blanks: tuple[ReviewBlank, ...] = ()
+    response_text: str = ""
+    key_text: str = ""
+
+
+UNANSWERED = "未作答"
+
+
 class Kind:
     """The interface every question kind implements (Moodle's question type, CTFd's
     challenge class). Subclasses set the names and override the behaviour."""
@@ -165,6 +201,15 @@ class Kind:
         """A displayed answer or response as text (printed keys, the review page)."""
         return str(value)
 
+    def review(self, response: Any, key: ItemKey, options: Sequence[Mapping]) -> ReviewView:
+        """The review page's view of a stored response (displayed keys) against the
+        key; ``options`` are the displayed options (``{"key", "text"}``)."""
+        shown = self.key_displayed(key)
+        return ReviewView(
+            response_text=UNANSWERED if _blank(response) else self.response_text(response),
+            key_text=self.response_text(shown),
+        )
+
     # ------------------------------------------------------------ analysis
 
     def classify(self, response: Any, option_order: Sequence[str]) -> str:
@@ -186,6 +231,10 @@ class Kind:
 
 def bad(message: str) -> InvalidInput:
     return InvalidInput(message)
+
+
+def _blank(response: Any) -> bool:
+    return response is None or response == "" or response == []
 
 
 # ---------------------------------------------------------------- choice kinds
@@ -247,6 +296,17 @@ class ChoiceKind(Kind):
 
     def response_text(self, value):
         return "".join(value) if isinstance(value, list) else str(value)
+
+    def review(self, response, key, options):
+        view = super().review(response, key, options)
+        shown = self.key_displayed(key)
+        correct = set(shown) if isinstance(shown, list) else {shown}
+        chosen = set(response) if isinstance(response, list) else {response}
+        choices = tuple(
+            ReviewChoice(o["key"], o["text"], o["key"] in chosen, o["key"] in correct)
+            for o in options
+        )
+        return ReviewView(choices, (), view.response_text, view.key_text)
 
     def _classify(self, keys: list, option_order: Sequence[str]) -> str:
         """Displayed keys -> the authored keys they show, sorted and comma-joined."""

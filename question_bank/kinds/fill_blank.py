@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import replace
 
 from question_bank.equivalence import answer_form
 from question_bank.kinds.base import (
@@ -21,6 +22,8 @@ from question_bank.kinds.base import (
     Authored,
     ItemResult,
     Kind,
+    ReviewBlank,
+    ReviewView,
     bad,
 )
 
@@ -126,6 +129,18 @@ class FillBlank(Kind):
 
     def simulated_response(self, answer, option_order, correct, rng):
         return [alts[0] for alts in answer] if correct else ["不知道" for _ in answer]
+
+    def review(self, response, key, options):
+        view = super().review(response, key, options)
+        given = list(response) if isinstance(response, list) else [response or ""]
+        blanks = []
+        for i, accepted in enumerate(self.key_displayed(key)):
+            mine = given[i] if i < len(given) and isinstance(given[i], str) else ""
+            # each blank judged by ``check`` itself, so the review agrees with the marks
+            one = replace(key, answer=[accepted], points=1.0)
+            ok = bool(mine.strip()) and self.check([mine], one).is_correct
+            blanks.append(ReviewBlank(i + 1, mine, tuple(str(a) for a in accepted), ok))
+        return ReviewView((), tuple(blanks), view.response_text, view.key_text)
 
 
 KIND = FillBlank()

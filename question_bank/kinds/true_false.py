@@ -15,6 +15,8 @@ from question_bank.kinds.base import (
     Authored,
     ItemResult,
     Kind,
+    ReviewChoice,
+    ReviewView,
     bad,
     parse_letters,
 )
@@ -104,6 +106,14 @@ class TrueFalse(Kind):
 
     def classify(self, response, option_order):
         return WRITTEN[response] if isinstance(response, bool) else ""
+
+    def review(self, response, key, options):
+        view = super().review(response, key, options)
+        choices = tuple(
+            ReviewChoice("", text, response is value, bool(key.answer) is value)
+            for value, text in SHOWN.items()
+        )
+        return ReviewView(choices, (), view.response_text, view.key_text)
 
     def guess_score(self, n_options):
         return 0.5

@@ -152,7 +152,10 @@ def test_monitor_counts_and_progress(session, world, make_exam, make_attempt, ma
                        seq=2, saved_at=saved))  # fmt: skip
     session.add(Answer(attempt_id=attempt.id, paper_item_id=paper.items[1].id, response=None,
                        seq=1, saved_at=NOW + dt.timedelta(minutes=1)))  # fmt: skip
-    session.add(IntegrityEvent(attempt_id=attempt.id, kind="focus_lost", at=NOW))
+    # a focus_lost from an earlier page is not an integrity event; leaving and a second
+    # device are
+    for kind in ("focus_lost", "left_page", "takeover", "left_page"):
+        session.add(IntegrityEvent(attempt_id=attempt.id, kind=kind, at=NOW))
     make_attempt(exam, world.cand_b, score=90)
     session.flush()
     data = monitor.monitor(session, exam, scope=CONSOLE, now=NOW + dt.timedelta(minutes=5))
@@ -160,7 +163,9 @@ def test_monitor_counts_and_progress(session, world, make_exam, make_attempt, ma
         "enrolled": 3, "started": 2, "in_progress": 1, "submitted": 1, "absent": 1,
     }  # fmt: skip
     row = next(c for c in data["candidates"] if c["person_no"] == "TA-0001")
-    assert (row["answered"], row["total"], row["integrity_events"]) == (1, 2, 1)
+    assert (row["answered"], row["total"], row["integrity_events"]) == (1, 2, 3)
+    assert row["integrity"] == {"left_page": 2, "takeover": 1}
+    assert row["integrity_text"] == "离开页面 2、另一设备 1"
     assert row["seconds_left"] == 25 * 60 and row["status"] == "in_progress"
     # the last save comes from the answers: autosave never touches the attempt row
     assert row["last_saved_at"] == saved.isoformat()

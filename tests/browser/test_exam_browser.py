@@ -124,7 +124,7 @@ def test_open_attempt_past_deadline_is_submitted_and_scored(phone, seed, sit, li
     with live_server.factory.begin() as s:
         assert finalize_expired(s, dt.datetime.now(dt.UTC)) == 1
     attempt, _ = sit.attempt(data)
-    assert attempt.status == "submitted" and attempt.submitted_by == "auto"
+    assert attempt.status == "submitted" and attempt.submitted_by == "timeout"
     assert attempt.score == 10
     page.goto(live_server.url + f"/exam/attempt/{attempt.id}")
     page.wait_for_url(re.compile(r"/result$"))
@@ -151,3 +151,6 @@ def test_page_left_open_submits_itself_at_the_deadline(phone, seed, sit, live_se
     page.wait_for_url(re.compile(r"/result$"), timeout=30000)
     attempt, _ = sit.attempt(data)
     assert attempt.status == "submitted" and attempt.score == 10
+    # the page's own submission at zero is a time-out, and the result page says so
+    assert attempt.submitted_by == "timeout"
+    assert "作答时间到，系统已自动交卷" in page.inner_text("#submitted-note")

@@ -192,29 +192,47 @@ def test_csrf_required_for_mutations(client, started):
     assert resp.status_code == 400
 
 
+def _event(client, aid, token, kind, detail=None, **headers):
+    body = {"kind": kind} if detail is None else {"kind": kind, "detail": detail}
+    return client.post(
+        f"/api/v1/attempts/{aid}/events", json=body, headers={"X-CSRF-Token": token, **headers}
+    )
+
+
 def test_integrity_events_and_takeover(client, started, session):
-    aid = started.attempt_id
-    _start(client, started.exam.id, started.token, client_token="tab-one")
-    _start(client, started.exam.id, started.token, client_token="tab-one")  # same browser
-    _start(client, started.exam.id, started.token, client_token="phone-two")  # takeover
-    resp = client.post(
-        f"/api/v1/attempts/{aid}/events",
-        json={"kind": "page_hidden"},
-        headers={"X-CSRF-Token": started.token, "User-Agent": "TestPhone/1.0"},
+    aid, token = started.attempt_id, started.token
+    _start(client, started.exam.id, token, client_token="tab-one")
+    _start(client, started.exam.id, token, client_token="tab-one")  # a reload: same browser
+    _start(client, started.exam.id, token, client_token="phone-two")  # a second device
+    fill, single = started.items["fill_blank"].id, started.items["single"].id
+    ua = {"User-Agent": "TestPhone/1.0"}
+    # what older pages sent, and short glances away, are accepted but are not events
+    for kind in ("page_hidden", "focus_lost", "resume"):
+        assert _event(client, aid, token, kind).get_json()["recorded"] is False
+    assert _event(client, aid, token, "left_page", {"seconds": 4.9}).get_json()["recorded"] is False
+    # paste counts only into a fill-in of this paper
+    assert (
+        _event(client, aid, token, "paste", {"question_id": single}).get_json()["recorded"] is False
     )
-    assert resp.status_code == 200
-    bad = client.post(
-        f"/api/v1/attempts/{aid}/events",
-        json={"kind": "x"},
-        headers={"X-CSRF-Token": started.token},
+    assert (
+        _event(client, aid, token, "paste", {"question_id": 10**6}).get_json()["recorded"] is False
     )
-    assert bad.status_code == 422
+    assert _event(client, aid, token, "paste", {"question_id": fill}, **ua).get_json()["recorded"]
+    left = _event(client, aid, token, "left_page", {"seconds": 12.5, "how": "hidden"})
+    assert left.get_json()["recorded"] is True
+    assert _event(client, aid, token, "left_page").status_code == 422  # no duration
+    assert _event(client, aid, token, "x").status_code == 422
+    assert _event(client, aid, token, "takeover").status_code == 422  # only the server says so
     events = session.scalars(select(IntegrityEvent).where(IntegrityEvent.attempt_id == aid)).all()
-    assert sorted(e.kind for e in events) == ["page_hidden", "takeover"]
-    hidden = next(e for e in events if e.kind == "page_hidden")
-    assert hidden.user_agent == "TestPhone/1.0" and hidden.at is not None
-    _save(client, aid, started.items["single"].id, "B", 1, started.token)
-    assert _submit(client, aid, started.token).get_json()["score"] == 10  # events change nothing
+    assert sorted(e.kind for e in events) == ["left_page", "paste", "takeover"]
+    paste = next(e for e in events if e.kind == "paste")
+    assert paste.user_agent == "TestPhone/1.0" and paste.detail == {"question_id": fill}
+    assert next(e for e in events if e.kind == "left_page").detail == {
+        "seconds": 12.5,
+        "how": "hidden",
+    }
+    _save(client, aid, single, "B", 1, token)
+    assert _submit(client, aid, token).get_json()["score"] == 10  # events change nothing
 
 
 def test_result_policy_hidden_and_after_close(client, login, build_sitting, clock):

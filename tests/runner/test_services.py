@@ -37,7 +37,7 @@ def test_finalize_expired_scores_saved_answers(session, sitting):
     assert finalize_expired(session, later) == 1
     assert finalize_expired(session, later) == 0
     session.refresh(attempt)
-    assert attempt.status == "submitted" and attempt.submitted_by == "auto"
+    assert attempt.status == "submitted" and attempt.submitted_by == "timeout"
     assert attempt.submitted_at == attempt.deadline_at
     assert (attempt.score, attempt.max_score, attempt.passed) == (20.0, 40.0, False)
 

@@ -237,6 +237,15 @@ def exam_close(exam_id: int):
     return _back(exam)
 
 
+@bp.post("/exams/<int:exam_id>/release-review")
+@roles_required(*WRITE)
+def exam_release_review(exam_id: int):
+    exam = _managed(exam_id)
+    exams.release_review(db(), exam, scope=current_scope(), actor=actor(), now=utcnow())
+    flash("已公布答案：考生现在可以查看答案与解析。", "info")
+    return _back(exam)
+
+
 @bp.post("/exams/<int:exam_id>/extend")
 @roles_required(*WRITE)
 def exam_extend(exam_id: int):

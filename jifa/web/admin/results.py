@@ -3,7 +3,7 @@ audit log. Readers see only the people of their scope."""
 
 from __future__ import annotations
 
-from flask import flash, jsonify, render_template, request
+from flask import flash, jsonify, render_template, request, url_for
 
 from core.audit import record
 from core.audit import search as audit_search
@@ -13,6 +13,7 @@ from core.org.models import OrgUnit
 from core.org.services import full_name
 from exam.admin import access, monitor, results
 from exam.admin import self_reported as reported
+from exam.runner.review import score_sheet
 from jifa.web.access import actor, current_scope, roles_required
 from jifa.web.admin.common import (
     READ,
@@ -20,6 +21,7 @@ from jifa.web.admin.common import (
     bp,
     download,
     parse_local,
+    person_in_scope,
     scope_units,
     unit_in_scope,
     upload,
@@ -65,6 +67,21 @@ def _results(exam_id: int):
 def exam_results(exam_id: int):
     exam, data = _results(exam_id)
     return render_template("admin/results.html", exam=exam, data=data, units=scope_units())
+
+
+@bp.get("/exams/<int:exam_id>/score-sheet/<person_no>")
+@roles_required(*READ)
+def exam_score_sheet(exam_id: int, person_no: str):
+    exam = _visible(exam_id)
+    person = person_in_scope(person_no)
+    attempt = results.best_attempt(db(), exam, person, scope=current_scope())
+    return render_template(
+        "runner/score_sheet.html",
+        attempt=attempt,
+        sheet=score_sheet(db(), attempt, utcnow(), staff=True),
+        printed_at=utcnow(),
+        back_url=url_for("admin.exam_results", exam_id=exam.id),
+    )
 
 
 @bp.get("/exams/<int:exam_id>/results.xlsx")

@@ -19,7 +19,7 @@ from exam.runner.events import record_event
 from exam.runner.helpers import IN_PROGRESS, SUBMITTED, get_owned_attempt
 from exam.runner.lobby import exams_for_person, lobby_entry
 from exam.runner.payloads import candidate_payload, paper_page, saved_answers, status_payload
-from exam.runner.review import result_payload, review_payload
+from exam.runner.review import result_details, result_payload, review_payload, score_sheet
 from exam.runner.start import start_or_resume
 from exam.runner.submit import finalize_if_expired, submit
 from jifa.web.access import client_ip, login_required
@@ -106,7 +106,7 @@ def result(attempt_id: int):
     if attempt.status == IN_PROGRESS:
         return redirect(url_for("runner.paper", attempt_id=attempt.id))
     return render_template(
-        "runner/result.html", attempt=attempt, result=result_payload(attempt, now)
+        "runner/result.html", attempt=attempt, result=result_details(session, attempt, now)
     )
 
 
@@ -117,8 +117,26 @@ def review(attempt_id: int):
     now = utcnow()
     attempt = get_owned_attempt(session, attempt_id, _person_id())
     finalize_if_expired(session, attempt, now)
-    data = review_payload(session, attempt, now)
+    only_wrong = request.args.get("only") == "wrong"
+    data = review_payload(session, attempt, now, only_wrong=only_wrong)
     return render_template("runner/review.html", attempt=attempt, review=data)
+
+
+@bp.get("/attempt/<int:attempt_id>/score-sheet")
+@login_required
+def score_sheet_page(attempt_id: int):
+    session = db()
+    now = utcnow()
+    attempt = get_owned_attempt(session, attempt_id, _person_id())
+    finalize_if_expired(session, attempt, now)
+    if attempt.status == IN_PROGRESS:
+        return redirect(url_for("runner.paper", attempt_id=attempt.id))
+    return render_template(
+        "runner/score_sheet.html",
+        attempt=attempt,
+        sheet=score_sheet(session, attempt, now),
+        printed_at=now,
+    )
 
 
 # ------------------------------------------------------------------ JSON API
@@ -168,7 +186,9 @@ def api_save(attempt_id: int, question_id: int):
 @login_required
 def api_submit(attempt_id: int):
     now = utcnow()
-    result = submit(db(), attempt_id, _person_id(), now=now)
+    body = request.get_json(silent=True)
+    reason = body.get("reason") if isinstance(body, dict) else None
+    result = submit(db(), attempt_id, _person_id(), now=now, reason=reason)
     return jsonify(
         {
             "ok": True,

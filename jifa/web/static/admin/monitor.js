@@ -49,7 +49,7 @@
       cell(tr, c.answered + "/" + c.total);
       cell(tr, left(c.seconds_left));
       cell(tr, clock(c.last_saved_at));
-      cell(tr, c.integrity_events);
+      cell(tr, c.integrity_events ? c.integrity_events + "（" + c.integrity_text + "）" : 0);
       cell(tr, c.extra_minutes || "");
       if (c.integrity_events > 0) tr.className = "warn";
       rows.appendChild(tr);

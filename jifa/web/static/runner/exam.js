@@ -71,12 +71,18 @@
     try { window.localStorage.setItem(key, JSON.stringify(value)); return true; } catch (e) { return false; /* private mode */ }
   }
   function clientToken() {
+    // this browser's identity for the attempt: a new one on reload would be reported
+    // as a second device, so where localStorage is refused the tab's sessionStorage
+    // keeps it (it survives a reload and a restored tab)
     var t = lsGet(LS_TOKEN, null);
+    if (!t) { try { t = window.sessionStorage.getItem(LS_TOKEN); } catch (e) { t = null; } }
     if (!t) {
       var bytes = new Uint8Array(16);
       (window.crypto || window.msCrypto).getRandomValues(bytes);
       t = Array.prototype.map.call(bytes, function (b) { return ("0" + b.toString(16)).slice(-2); }).join("");
-      lsSet(LS_TOKEN, t);
+      if (!lsSet(LS_TOKEN, t)) {
+        try { window.sessionStorage.setItem(LS_TOKEN, t); } catch (e) { /* kept for this page only */ }
+      }
     }
     return t;
   }
@@ -559,9 +565,12 @@
   }
 
   // ------------------------------------------------------------ submit
-  function doSubmit() {
+  function doSubmit(reason) {
+    // reason "timeout": the countdown reached zero (the server checks it against the
+    // deadline and stores the attempt as submitted by time-out)
     state.submitting = true;
-    return request("POST", API + "/attempts/" + attemptId + "/submit").then(function (res) {
+    var body = reason ? { reason: reason } : undefined;
+    return request("POST", API + "/attempts/" + attemptId + "/submit", body).then(function (res) {
       if (res.status === 200) {
         state.closed = true;
         lsSet(LS_PENDING, {});
@@ -576,7 +585,7 @@
     state.submitting = true;
     announce("作答时间到，正在按已保存的答案交卷……");
     drain(20000).then(function () {
-      doSubmit().then(function (ok) {
+      doSubmit("timeout").then(function (ok) {
         if (!ok) window.setTimeout(autoSubmit, 3000 * (0.5 + Math.random()));
       });
     });
@@ -637,19 +646,67 @@
     });
   }
 
-  // ------------------------------------------------------------ integrity signals
-  function signal(kind) {
+  // ------------------------------------------------------------ integrity events
+  // Only what could be a breach is reported: the page left (hidden or unfocused) for
+  // more than AWAY_MS, measured from leaving to coming back, and paste into a fill-in.
+  // Reloading, moving within the exam and a restored tab are not events. The moment
+  // of leaving is kept in sessionStorage (per tab, kept over a reload and a restored
+  // tab); after an unload the absence ends when the new load began (timeOrigin), so
+  // the time a reload itself takes never counts.
+  var AWAY_MS = 5000;
+  var SS_AWAY = "jifa-away-" + attemptId;
+  var away = { since: 0, how: null };
+  function ssSet(value) {
+    try {
+      if (value) window.sessionStorage.setItem(SS_AWAY, JSON.stringify(value));
+      else window.sessionStorage.removeItem(SS_AWAY);
+    } catch (e) { /* private mode: the absence is measured within this page only */ }
+  }
+  function leave(how) {
+    if (state.closed || away.since) return;
+    away = { since: Date.now(), how: how };
+    ssSet(away);
+  }
+  function cameBack(endedAt) {
+    if (!away.since || document.visibilityState === "hidden") return;
+    var ms = endedAt - away.since;
+    var how = away.how;
+    away = { since: 0, how: null };
+    ssSet(null);
+    if (ms > AWAY_MS) signal("left_page", { seconds: Math.round(ms / 100) / 10, how: how });
+  }
+  function pageOrigin() {
+    var p = window.performance;
+    if (p && p.timeOrigin) return p.timeOrigin;
+    if (p && p.timing && p.timing.navigationStart) return p.timing.navigationStart;
+    return Date.now();
+  }
+  function awayBeforeLoad() {
+    // left before this page loaded (another site, another app, then back or restored)
+    var saved = null;
+    try { saved = JSON.parse(window.sessionStorage.getItem(SS_AWAY) || "null"); } catch (e) { saved = null; }
+    if (!saved || !saved.since) return;
+    away = { since: saved.since, how: saved.how === "hidden" ? "navigation" : saved.how };
+    cameBack(Math.max(saved.since, pageOrigin()));
+  }
+  function signal(kind, detail) {
     if (state.closed) return;
-    var now = Date.now();
-    if (state.lastEvent[kind] && now - state.lastEvent[kind] < 3000) return;
-    state.lastEvent[kind] = now;
     try {
       fetch(API + "/attempts/" + attemptId + "/events", {
         method: "POST", credentials: "same-origin", keepalive: true,
         headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
-        body: JSON.stringify({ kind: kind })
+        body: JSON.stringify({ kind: kind, detail: detail || {} })
       }).catch(function () { /* evidence only; never blocks the candidate */ });
     } catch (e) { /* ignore */ }
+  }
+  function pasted(e) {
+    var input = e.target && e.target.closest ? e.target.closest("input[data-blank]") : null;
+    var box = input ? input.closest(".question") : null;
+    if (!box) return; // paste elsewhere is not an event
+    var now = Date.now();
+    if (state.lastEvent.paste && now - state.lastEvent.paste < 3000) return;
+    state.lastEvent.paste = now;
+    signal("paste", { question_id: Number(box.dataset.qid) });
   }
 
   // ------------------------------------------------------------ start
@@ -700,6 +757,7 @@
       tick();
       window.setInterval(tick, 1000);
       if (hasPending()) flush(); else setStatus("saved");
+      awayBeforeLoad();
     }, function () {
       $("loading").textContent = "网络异常，试卷载入失败，正在重试……";
       window.setTimeout(load, 2000 + Math.random() * 2000);
@@ -731,10 +789,12 @@
     }
   });
   document.addEventListener("visibilitychange", function () {
-    if (document.visibilityState === "hidden") signal("page_hidden");
+    if (document.visibilityState === "hidden") leave("hidden");
+    else cameBack(Date.now());
   });
-  window.addEventListener("blur", function () { signal("focus_lost"); });
-  document.addEventListener("paste", function () { signal("paste"); });
+  window.addEventListener("blur", function () { leave("blur"); });
+  window.addEventListener("focus", function () { cameBack(Date.now()); });
+  document.addEventListener("paste", pasted);
 
   applyLargeText(!!lsGet(LS_LARGE, false));
   syncBarHeight();
