@@ -244,8 +244,11 @@ def _configure_sqlite(engine: Engine, lock_path: str | None) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn):
-        if conn.get_execution_options().get(AUTOCOMMIT_OPTION):
+        options = conn.get_execution_options()
+        if options.get(AUTOCOMMIT_OPTION):
             return  # statements run one by one (see ``autocommit``)
+        if options.get(LAZY_WRITE_OPTION):
+            return  # BEGIN IMMEDIATE comes with the first write (see ``lazy_writes``)
         dbapi_connection = conn.connection.dbapi_connection
         if isinstance(dbapi_connection, _QueuedConnection):
             dbapi_connection.acquire_queue()
@@ -256,8 +259,53 @@ def _configure_sqlite(engine: Engine, lock_path: str | None) -> None:
                 dbapi_connection.release_queue()
             raise
 
+    @event.listens_for(engine, "before_cursor_execute")
+    def _lock_on_first_write(conn, cursor, statement, _params, context, _many):
+        options = conn.get_execution_options()
+        if not options.get(LAZY_WRITE_OPTION) or options.get(AUTOCOMMIT_OPTION):
+            return
+        dbapi_connection = conn.connection.dbapi_connection
+        if dbapi_connection.in_transaction or not _takes_write_lock(statement, context):
+            return
+        if isinstance(dbapi_connection, _QueuedConnection):
+            dbapi_connection.acquire_queue()
+        try:
+            cursor.execute("BEGIN IMMEDIATE")
+        except Exception:
+            if isinstance(dbapi_connection, _QueuedConnection):
+                dbapi_connection.release_queue()
+            raise
+
+
+def _takes_write_lock(statement: str, context) -> bool:
+    """A statement that must run under the write lock: anything but a plain read
+    (writes, DDL, SAVEPOINT) and a locking read (``SELECT ... FOR UPDATE``, which SQLite
+    does not know: the lock itself serialises what PostgreSQL's row lock would)."""
+    head = statement.lstrip()[:7].upper()
+    if not head.startswith(("SELECT", "PRAGMA", "EXPLAIN")):
+        return True
+    compiled = getattr(context, "compiled", None)
+    target = getattr(compiled, "statement", None)
+    return getattr(target, "_for_update_arg", None) is not None
+
 
 AUTOCOMMIT_OPTION = "jifa_autocommit"
+LAZY_WRITE_OPTION = "jifa_lazy_write"
+
+
+def lazy_writes(bind):
+    """``bind`` (an engine or a connection) whose transactions take SQLite's write lock
+    only when they first write, not from their first read.
+
+    A request's reads (the identity check, a report, a file being parsed) then never
+    hold the lock that every save queues on: until the first write, each read runs on
+    its own (WAL readers never wait and make no one wait); the first INSERT, UPDATE,
+    DELETE, SAVEPOINT or ``SELECT ... FOR UPDATE`` queues on the lock and opens a
+    ``BEGIN IMMEDIATE`` transaction that the commit ends. Reads before the first write
+    are each consistent on their own, as in PostgreSQL's READ COMMITTED; a read that
+    guards a write must lock (``with_for_update``), as it must on PostgreSQL. Other
+    backends ignore the option."""
+    return bind.execution_options(**{LAZY_WRITE_OPTION: True})
 
 
 def autocommit(conn: Connection, on: bool = True) -> Connection:

@@ -5,7 +5,8 @@ render or return JSON. The transaction is committed in exactly one place
 What the server runs is one WSGI stack: ``jifa.web.edge.Edge`` (security headers and
 the access log, for every response) around a dispatcher that sends
 ``/api/v1/autosave/...`` to the lean autosave app (``jifa.web.runner.autosave``) and
-everything else to Flask. ``JIFA_FAST_AUTOSAVE=0`` leaves the lean app unmounted: the
+everything else to Flask, with WhiteNoise in front serving ``/static/`` (hashed,
+precompressed files: ``jifa.web.assets``). ``JIFA_FAST_AUTOSAVE=0`` leaves the lean app unmounted: the
 paper page then saves through the Flask API route.
 """
 
@@ -40,8 +41,9 @@ def create_app(config: dict | None = None) -> Flask:
     )
     app.json.ensure_ascii = False
 
-    from jifa.web import database, errors
+    from jifa.web import assets, database, errors
 
+    assets.init_app(app)
     database.init_app(app)
     csrf.init_app(app)
     errors.init_app(app)
@@ -73,6 +75,7 @@ def create_app(config: dict | None = None) -> Flask:
 def _stack(app: Flask) -> None:
     from werkzeug.middleware.dispatcher import DispatcherMiddleware
 
+    from jifa.web import assets
     from jifa.web.edge import Edge
     from jifa.web.runner.autosave import MOUNT, AutosaveApp, AutosaveTokens
 
@@ -82,4 +85,4 @@ def _stack(app: Flask) -> None:
         lean = AutosaveApp(tokens, app.extensions["jifa_sessions"].kw["bind"], app.logger)
         app.extensions["jifa_autosave"] = lean
         inner = DispatcherMiddleware(inner, {MOUNT: lean})
-    app.wsgi_app = Edge(inner)  # type: ignore[method-assign]
+    app.wsgi_app = Edge(assets.wrap(app, inner))  # type: ignore[method-assign]

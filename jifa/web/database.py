@@ -1,6 +1,8 @@
 """One SQLAlchemy session per request, committed once at the end of the request.
 
-The commit happens in ``after_request`` so that a client is told "saved" only after
+Reads take no write lock: on SQLite the request's transaction queues for the lock only
+at its first write (``core.db.lazy_writes``), so a slow read (a report, a file being
+parsed) never delays anyone's save. The commit happens in ``after_request`` so that a client is told "saved" only after
 the data is durable; if the commit fails the response is replaced by an error. Any
 error response (status >= 400) rolls back instead.
 """
@@ -11,13 +13,14 @@ from flask import Flask, current_app, g, request
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from core.db import make_engine, make_session_factory
+from core.db import lazy_writes, make_engine, make_session_factory
 
 
 def init_app(app: Flask) -> None:
     factory: sessionmaker[Session] | None = app.config.get("SESSION_FACTORY")
     if factory is None:
-        engine = make_engine(str(app.config["DATABASE_URL"]))
+        # a request takes SQLite's write lock only around its writes (``lazy_writes``)
+        engine = lazy_writes(make_engine(str(app.config["DATABASE_URL"])))
         factory = make_session_factory(engine)
     app.extensions["jifa_sessions"] = factory
     app.after_request(_commit_or_rollback)

@@ -186,10 +186,24 @@ def _four_items(tag: int) -> list:
 
     opts = [{"key": k, "text": f"第{tag}卷选项{k}"} for k in "ABCD"]
     return [
-        Item("single", "A", opts, stem="浏览器测试题1", order=["C", "A", "D", "B"]),
-        Item("multiple", ["A", "C"], opts, stem="浏览器测试题2", order=["B", "A", "D", "C"]),
-        Item("true_false", True, stem="浏览器测试题3"),
-        Item("fill_blank", [["留置"]], stem="浏览器测试题4____"),
+        Item(
+            "single",
+            "A",
+            opts,
+            stem="浏览器测试题1",
+            explanation="解析1",
+            order=["C", "A", "D", "B"],
+        ),
+        Item(
+            "multiple",
+            ["A", "C"],
+            opts,
+            stem="浏览器测试题2",
+            explanation="解析2",
+            order=["B", "A", "D", "C"],
+        ),
+        Item("true_false", True, stem="浏览器测试题3", explanation="解析3"),
+        Item("fill_blank", [["留置"]], stem="浏览器测试题4____", explanation="解析4"),
     ]
 
 
