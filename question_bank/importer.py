@@ -256,6 +256,7 @@ def write_questions(
         {
             "code": code,
             "status": d.status,
+            "reserved": d.reserved,
             "needs_review": False,
             "exclusion_group": d.exclusion_group,
             "synonyms": d.synonyms or None,

@@ -84,15 +84,19 @@ def _to_items(session: Session, rows, tier: str | None) -> list[PoolItem]:
     ]
 
 
-def load_pool(session: Session, tier: str = "all") -> list[PoolItem]:
-    """Current versions of active questions suited to ``tier`` (or to all tiers)."""
+def load_pool(
+    session: Session, tier: str = "all", *, reserved_only: bool = False
+) -> list[PoolItem]:
+    """Current versions of active questions suited to ``tier`` (or to all tiers);
+    ``reserved_only``: only questions reserved for exams (仅限考试)."""
+    questions = select(Question.id).where(Question.status == QuestionStatus.active.value)
+    if reserved_only:
+        questions = questions.where(Question.reserved.is_(True))
     rows = session.execute(
         _pool_query(
             [
                 QuestionVersion.is_current.is_(True),
-                QuestionVersion.question_id.in_(
-                    select(Question.id).where(Question.status == QuestionStatus.active.value)
-                ),
+                QuestionVersion.question_id.in_(questions),
             ]
         )
     ).all()
@@ -169,7 +173,7 @@ def check_pool(
         person_ids = list(person_ids or range(1, 101))
     spec = spec_of(bp_row)
     names = source_names(session)
-    pool = load_pool(session, spec.tier)
+    pool = load_pool(session, spec.tier, reserved_only=spec.reserved_only)
     related = load_related(session, pool)
     plan = prepare(pool, spec, strict=False, related=related)
     report: dict = {
@@ -357,7 +361,7 @@ def generate_papers(
     if not missing:
         return report
     spec = spec_of(bp_row)
-    pool = load_pool(session, spec.tier)
+    pool = load_pool(session, spec.tier, reserved_only=spec.reserved_only)
     try:
         plan = prepare(pool, spec, related=load_related(session, pool))
     except PoolShortage as exc:

@@ -66,8 +66,9 @@ def create_app(config: dict | None = None) -> Flask:
     from jifa.web.main import views as main
     from jifa.web.papers import views as papers
     from jifa.web.runner import views as runner
+    from jifa.web.study import views as study
 
-    for module in (main, auth, bank, papers, runner, admin, analysis):
+    for module in (main, auth, bank, papers, runner, study, admin, analysis):
         app.register_blueprint(module.bp)
         if hasattr(module, "api"):
             app.register_blueprint(module.api)

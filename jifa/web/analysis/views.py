@@ -360,3 +360,19 @@ def draw_announcement(draw_id: int, which: str):
         replacements=draws.replacements(db(), d) if d.seed else [],
         rule=sampling.parse_quota_rule(d.quota_rule),
     )
+
+
+# ------------------------------------------------------------------ study beside results
+
+
+@bp.get("/study")
+@roles_required(*ROLES)
+def study_results():
+    """Study (practice) beside the results of one exam, per unit."""
+    from analysis.study_results import study_vs_results
+
+    raw = request.args.get("exam", "").strip()
+    if raw and not raw.isdigit():
+        raise InvalidInput("考试编号应为数字。")
+    data = study_vs_results(db(), current_scope(), int(raw) if raw else None)
+    return render_template("analyst/study.html", data=data)

@@ -257,6 +257,16 @@ def activate(code: str):
     return redirect(url_for("bank.view", code=code))
 
 
+@bp.post("/q/<code>/reserve")
+@roles_required(*BANK_ROLES)
+def reserve(code: str):
+    """仅限考试 on/off (the form's ``reserved`` field: 1 or 0)."""
+    reserved = request.form.get("reserved", "1") == "1"
+    services.set_reserved(db(), [code], reserved, actor=actor())
+    flash(f"试题 {code} 已{'设为仅限考试' if reserved else '取消仅限考试'}。", "info")
+    return redirect(url_for("bank.view", code=code))
+
+
 @bp.post("/q/<code>/reviewed")
 @roles_required(*BANK_ROLES)
 def reviewed(code: str):

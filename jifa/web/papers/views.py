@@ -134,6 +134,7 @@ def _form_to_dict(form) -> dict:
         "source_shares": source_shares or None,
         "difficulty_shares": band_shares or None,
         "required_knowledge_points": form.get("required_knowledge_points") or "",
+        "reserved_only": form.get("reserved_only") == "1",
         "sections": sections,
     }
 

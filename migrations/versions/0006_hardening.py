@@ -1,15 +1,15 @@
 """hardening: login attempts indexed by login and time (sliding-window throttling per
 account and per account and client address)
 
-Revision ID: 0003_hardening
-Revises: 0004_records (written against 0002; chained after main's migrations on merge)
+Revision ID: 0006_hardening
+Revises: 0005_study
 Create Date: 2026-11-29
 """
 
 from alembic import op
 
-revision = "0003_hardening"
-down_revision = "0004_records"
+revision = "0006_hardening"
+down_revision = "0005_study"
 branch_labels = None
 depends_on = None
 
