@@ -9,7 +9,7 @@ PORT ?= 5000
 
 help:
 	@echo "make run   - set up .venv, migrate, load demo data if empty, serve on http://$(HOST):$(PORT)"
-	@echo "make test  - set up .venv with dev extras, ruff check, pytest (SQLite; also PostgreSQL if JIFA_TEST_DATABASE_URL is set)"
+	@echo "make test  - set up .venv with dev extras, ruff check, pytest with coverage (SQLite; also PostgreSQL if JIFA_TEST_DATABASE_URL is set)"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,9 +29,16 @@ run: $(VENV)/.installed-run
 	@echo "纪法知识测试系统: http://$(HOST):$(PORT)"
 	$(BIN)/jifa serve --host $(HOST) --port $(PORT)
 
+# Coverage (lines and branches, [tool.coverage] in pyproject.toml) is measured on the
+# first run: SQLite, the whole suite with the browser tests. The floor is the figure of
+# 2026-11-29 rounded down (90.9 % without a PostgreSQL server, 91.0 % with one, as in
+# CI): raise it when coverage rises, never lower it. The PostgreSQL run repeats the
+# suite without coverage (the same code; measuring it again would only cost time).
+COV_FLOOR = 90
+
 test: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest --cov --cov-report=term --cov-fail-under=$(COV_FLOOR)
 	@if [ -n "$$JIFA_TEST_DATABASE_URL" ]; then \
 		echo "== the suite again on PostgreSQL ($$JIFA_TEST_DATABASE_URL) =="; \
 		JIFA_TEST_BACKEND=postgresql $(BIN)/python -m pytest -m "not browser"; \

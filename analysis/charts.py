@@ -39,6 +39,18 @@ CHART_TITLES = {
     "box_by_rank": "各职级得分分布",
 }
 
+#: what each chart shows and how to read it (the page's captions: the title is in the
+#: picture already)
+CHART_NOTES = {
+    "histogram": "横轴为得分，纵轴为人数；虚线为整卷及格线（按法规或知识点筛选时不画）。",
+    "pass_rate_by_unit": "横线为 95% 置信区间，区间越长人数越少；灰色条为人数过少的单位。",
+    "funnel": "落在虚线（95%）或点线（99.8%）之外的单位，差异超出随机波动。",
+    "mastery_by_source": "每部法规的题目平均通过率，题目数少的法规误差较大。",
+    "unit_source_heatmap": "红色偏低、绿色偏高，格中数字为得分率；按行比较同一单位的各部法规。",
+    "difficulty_discrimination": "每点一题；红线以下的题目区分度差，靠左的偏难，宜优先复核。",
+    "box_by_rank": "箱体为中间一半人的得分范围，横线为中位数。",
+}
+
 
 def _candidate_paths() -> list[Path]:
     paths = []
@@ -95,14 +107,17 @@ def histogram_bins(x, step: float, total: float) -> tuple[np.ndarray, np.ndarray
     return edges[:-1] + width / 2, counts, width
 
 
-def histogram(scores: pd.DataFrame, step: float, pass_mark: float, total: float) -> Figure:
+def histogram(scores: pd.DataFrame, step: float, pass_mark: float | None, total: float) -> Figure:
+    """Score distribution; the pass line only for whole papers (``pass_mark`` not None)."""
     fig = _figure(7, 4)
     ax = fig.add_subplot()
     x = scores["score"].to_numpy(dtype=float)
     centres, counts, width = histogram_bins(x, step, total)
     ax.bar(centres, counts, width=width, color=COLOURS["blue"], edgecolor="white")
-    ax.axvline(pass_mark, color=COLOURS["main"], linestyle="--", linewidth=1.5)
-    ax.text(pass_mark, ax.get_ylim()[1] * 0.95, f" 及格线 {pass_mark:g} 分", color=COLOURS["main"])
+    if pass_mark is not None:
+        ax.axvline(pass_mark, color=COLOURS["main"], linestyle="--", linewidth=1.5)
+        ax.text(pass_mark, ax.get_ylim()[1] * 0.95, f" 及格线 {pass_mark:g} 分",
+                color=COLOURS["main"])  # fmt: skip
     ax.set_xlabel(f"得分（每格 {width:g} 分）")
     ax.set_ylabel("人数")
     ax.set_title(f"{CHART_TITLES['histogram']}（n = {len(x)}）")
@@ -220,7 +235,8 @@ def render_all(rep) -> dict[str, bytes]:
                 rep.pass_mark,
                 max(rep.total_points, rep.scores["score"].max()),
             )
-            figs["pass_rate_by_unit"] = pass_rate_by_unit(rep.by_unit)
+            if rep.pass_mark is not None:  # a part of the paper has no pass rate
+                figs["pass_rate_by_unit"] = pass_rate_by_unit(rep.by_unit)
             figs["funnel"] = funnel(
                 rep.by_unit, float(rep.scores["pct"].mean()), pooled_variance(rep.scores)
             )

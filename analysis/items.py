@@ -289,3 +289,63 @@ def reliability(responses: pd.DataFrame, scores: pd.DataFrame) -> dict:
         if np.isfinite(alpha)
         else "—",
     }
+
+
+#: the item table's orders: key -> (columns, ascending), flagged items first by default
+ITEM_SORTS = {
+    "flags": (["_flagged", "facility"], [False, True]),
+    "facility": (["facility"], [True]),
+    "facility_desc": (["facility"], [False]),
+    "discrimination": (["discrimination"], [True]),
+    "code": (["question_code"], [True]),
+    "n": (["n"], [False]),
+}
+ITEM_PAGE_SIZE = 50
+
+
+def item_page(
+    item_table: pd.DataFrame,
+    *,
+    sort: str = "",
+    text: str = "",
+    flagged_only: bool = False,
+    page: int | str = 1,
+    size: int = ITEM_PAGE_SIZE,
+) -> dict:
+    """One page of the item table: filtered (code, law source or knowledge point
+    containing ``text``; only flagged items), sorted (``ITEM_SORTS``; flagged items first
+    by default, the hardest first among them) and cut into pages of ``size``.
+
+    Returns rows (a frame), the sort and page used, the page count and the row counts."""
+    sort = sort if sort in ITEM_SORTS else "flags"
+    t = item_table.copy()
+    t["_flagged"] = t["flags"].fillna("").astype(str).str.strip() != ""
+    flagged = int(t["_flagged"].sum())
+    text = (text or "").strip()
+    if text:
+        hay = t["question_code"] + " " + t["source_name"] + " " + t["knowledge_points"]
+        t = t[hay.str.contains(text, case=False, regex=False)]
+    if flagged_only:
+        t = t[t["_flagged"]]
+    columns, ascending = ITEM_SORTS[sort]
+    t = t.sort_values(
+        columns + ["question_code"], ascending=ascending + [True], kind="stable",
+        na_position="last",
+    )  # fmt: skip
+    pages = max(1, -(-len(t) // size))
+    try:
+        number = min(max(1, int(page)), pages)
+    except (TypeError, ValueError):
+        number = 1
+    rows = t.iloc[(number - 1) * size : number * size].drop(columns="_flagged")
+    return {
+        "rows": rows,
+        "sort": sort,
+        "text": text,
+        "flagged_only": flagged_only,
+        "page": number,
+        "pages": pages,
+        "matched": len(t),
+        "total": len(item_table),
+        "flagged": flagged,
+    }

@@ -14,12 +14,18 @@ from sqlalchemy.orm import Session
 from analysis import items, loading, stats
 from analysis.models import DrawReplacement, SamplingDraw
 
+#: the filters of an analysis: (query key, what it restricts)
+FILTERS = ("unit", "rank", "source", "kp")
+#: why a part of the paper has no pass rate (the page, the workbook, the notice)
+NO_PASS_RATE = "按法规或知识点筛选时只统计得分率：及格线是整卷的，不适用于其中一部分。"
+
 
 @dataclass
 class Report:
     title: str
     exam_ids: list[int]
-    pass_mark: float
+    #: None when the scores are a part of the paper (``part``): no pass rate then
+    pass_mark: float | None
     total_points: float
     responses: pd.DataFrame
     scores: pd.DataFrame
@@ -39,6 +45,14 @@ class Report:
     participation: dict = field(default_factory=dict)
     draw: dict | None = None
     cutoff: str = ""
+    #: the part of the paper the scores cover ("法规：刑法", "知识点：受贿罪"); "" = all
+    part: str = ""
+    #: the filters applied ({key: value} of ``FILTERS``, empty values left out)
+    filters: dict = field(default_factory=dict)
+
+    @property
+    def has_pass_rate(self) -> bool:
+        return self.pass_mark is not None
 
     def to_json(self) -> dict:
         return _clean(
@@ -47,6 +61,9 @@ class Report:
                 "exam_ids": self.exam_ids,
                 "pass_mark": self.pass_mark,
                 "total_points": self.total_points,
+                "filters": self.filters,
+                "part": self.part or None,
+                "pass_rate_note": None if self.has_pass_rate else NO_PASS_RATE,
                 "data_cutoff": self.cutoff,
                 "participation": self.participation,
                 "overall": self.overall,
@@ -88,7 +105,7 @@ def _clean(obj):
 def compute(
     responses: pd.DataFrame,
     *,
-    pass_mark: float,
+    pass_mark: float | None,
     total_points: float = 100.0,
     title: str = "",
     exam_ids: list[int] | None = None,
@@ -96,9 +113,12 @@ def compute(
 ) -> Report:
     """Pure: every statistic from a response frame."""
     scores = stats.attempt_scores(responses, pass_mark)
-    overall = stats.describe(scores["score"], scores["passed"]) if len(scores) else {"n": 0}
+    passed = scores["passed"] if pass_mark is not None else None
+    overall = stats.describe(scores["score"], passed) if len(scores) else {"n": 0}
     if len(scores):
         overall["mean_pct"] = float(scores["pct"].mean())
+    if pass_mark is None:
+        overall.update(passed=None, pass_rate=None, pass_lo=None, pass_hi=None)
     rel = items.reliability(responses, scores)
     item_table = items.item_analysis(responses)
     type_mastery = stats.mastery(responses, "type")
@@ -124,6 +144,48 @@ def compute(
         self_vs_central=stats.self_vs_centralized(scores, self_reported),
         score_step=stats.score_step(responses) if len(responses) else 1.0,
     )
+
+
+def filtered(rep: Report, filters: dict) -> Report:
+    """``rep`` recomputed on the responses that pass ``filters`` (``FILTERS`` keys: top
+    unit name, rank label, law source name, knowledge point); ``rep`` itself if none.
+
+    A law source or a knowledge point is a part of the paper: its scores are compared
+    with their own maximum (the score rate) and carry no pass rate, because the paper's
+    pass mark applies to the whole paper only."""
+    f = {k: str(filters.get(k) or "").strip() for k in FILTERS}
+    f = {k: v for k, v in f.items() if v}
+    if not f:
+        return rep
+    df = rep.responses
+    if "unit" in f:
+        df = df[df["top_unit_name"].astype(str) == f["unit"]]
+    if "rank" in f:
+        df = df[df["rank"].astype(str) == f["rank"]]
+    if "source" in f:
+        df = df[df["source_name"].astype(str) == f["source"]]
+    if "kp" in f:
+        points = df["knowledge_points"].astype(str).str.split("、")
+        df = df[points.map(lambda names: f["kp"] in names).astype(bool)]
+    part = "；".join(
+        label + f[key] for key, label in (("source", "法规："), ("kp", "知识点：")) if key in f
+    )
+    sub = compute(
+        df, pass_mark=None if part else rep.pass_mark, title=rep.title, exam_ids=rep.exam_ids,
+        total_points=float(df.groupby("attempt_id")["max_marks"].sum().max()) if part and len(df)
+        else rep.total_points,
+    )  # fmt: skip
+    sub.participation, sub.draw, sub.cutoff = rep.participation, rep.draw, rep.cutoff
+    sub.part, sub.filters = part, f
+    return sub
+
+
+def knowledge_points(rep: Report) -> list[str]:
+    """The knowledge points of the report's items, sorted (the filter's choices)."""
+    if rep.responses.empty:
+        return []
+    names = rep.responses["knowledge_points"].astype(str).str.split("、").explode()
+    return sorted({n for n in names if n and n != "nan"})
 
 
 def draw_summary(session: Session, exam_ids: list[int]) -> dict | None:

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
 from core.errors import InvalidInput
+from core.excel import is_formula_like
 
 ALGORITHM_VERSION = "jifa-sha256-tickets-v1"  # SAMPLING.md; at most 40 characters
 ROSTER_HEADER = ("stratum_code", "stratum_name", "person_no", "rank")
@@ -45,6 +46,15 @@ def canonical_roster_csv(entries: Iterable[RosterEntry]) -> str:
         if e.person_no in seen:
             raise InvalidInput(f"人员编号重复：{e.person_no}")
         seen.add(e.person_no)
+        # the published file is hashed as it is, so it cannot be neutralised: a cell a
+        # spreadsheet would run as a formula is refused instead
+        bad = [
+            c for c in (e.stratum_code, e.stratum_name, e.person_no, e.rank) if is_formula_like(c)
+        ]
+        if bad:
+            raise InvalidInput(
+                f"名册中含有会被表格软件当作公式执行的内容：{bad[0]}（人员编号 {e.person_no}）"
+            )
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(ROSTER_HEADER)

@@ -57,8 +57,11 @@ def kurtosis(x) -> float:
     return float(((n + 1) * g2 + 6) * (n - 1) / ((n - 2) * (n - 3)))
 
 
-def attempt_scores(responses: pd.DataFrame, pass_mark: float) -> pd.DataFrame:
-    """One row per attempt: who, where, score, max, percentage, passed."""
+def attempt_scores(responses: pd.DataFrame, pass_mark: float | None) -> pd.DataFrame:
+    """One row per attempt: who, where, score, max, percentage, passed.
+
+    ``pass_mark`` None: the scores are a part of the paper (one law source, one
+    knowledge point), to which the paper's pass mark does not apply: ``passed`` is NA."""
     if responses.empty:
         return pd.DataFrame(
             columns=["attempt_id", "exam_id", "person_no", "person_name", "unit_name",
@@ -76,7 +79,10 @@ def attempt_scores(responses: pd.DataFrame, pass_mark: float) -> pd.DataFrame:
         out[c] = out[c].astype(str)
     out["score"] = out["score"].round(6)
     out["pct"] = 100.0 * out["score"] / out["max_score"].where(out["max_score"] > 0)
-    out["passed"] = out["score"] >= pass_mark - 1e-9
+    if pass_mark is None:
+        out["passed"] = pd.Series(pd.NA, index=out.index, dtype="boolean")
+    else:
+        out["passed"] = out["score"] >= pass_mark - 1e-9
     return out
 
 
@@ -149,11 +155,15 @@ def by_group(scores: pd.DataFrame, column: str, order: list[str] | None = None) 
         var=("pct", "var"),
         passed=("passed", "sum"),
     ).reset_index()
-    t["passed"] = t["passed"].astype(int)
-    t["pass_rate"] = t["passed"] / t["n"]
-    ci = [wilson_interval(k, n) for k, n in zip(t["passed"], t["n"], strict=True)]
-    t["pass_lo"] = [c[0] for c in ci]
-    t["pass_hi"] = [c[1] for c in ci]
+    if scores["passed"].isna().all():  # a part of the paper: no pass rate (attempt_scores)
+        for c in ("passed", "pass_rate", "pass_lo", "pass_hi"):
+            t[c] = math.nan
+    else:
+        t["passed"] = t["passed"].astype(int)
+        t["pass_rate"] = t["passed"] / t["n"]
+        ci = [wilson_interval(k, n) for k, n in zip(t["passed"], t["n"], strict=True)]
+        t["pass_lo"] = [c[0] for c in ci]
+        t["pass_hi"] = [c[1] for c in ci]
     t = shrinkage(t, float(scores["pct"].mean()))
     t["small_n"] = t["n"] < SMALL_N
     if order:

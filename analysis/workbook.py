@@ -25,6 +25,7 @@ from analysis import items, stats, xlsx_charts
 from analysis.charts import pooled_variance
 from analysis.loading import type_label
 from analysis.notice import mask_name, weak
+from analysis.report import NO_PASS_RATE
 from core.excel import neutralise
 
 SHEETS = [
@@ -194,7 +195,8 @@ def _notes_sheet(wb: Workbook, rep) -> None:
         ("分析对象", rep.title),
         ("考试编号", "、".join(str(i) for i in rep.exam_ids)),
         ("数据截止", rep.cutoff or "—"),
-        ("满分 / 及格线", f"{rep.total_points:g} / {rep.pass_mark:g}"),
+        ("满分 / 及格线", f"{rep.total_points:g} / {rep.pass_mark:g}" if rep.has_pass_rate
+         else f"{rep.total_points:g} / 不适用（{rep.part}）：{NO_PASS_RATE}"),
     ]
     ws = _table(wb, SHEETS[0], ["项目", "说明"], head + NOTES, widths={1: 18, 2: 110})
     for row in ws.iter_rows(min_row=2):
@@ -240,10 +242,13 @@ def _overview_sheet(wb: Workbook, rep) -> None:
         ("峰度", o.get("kurtosis"), NUM3),
         ("最低分", o.get("min"), NUM1),
         ("最高分", o.get("max"), NUM1),
-        ("及格人数", o.get("passed"), INT),
-        ("及格率", o.get("pass_rate"), PCT),
-        ("及格率 95% 区间下限", o.get("pass_lo"), PCT),
-        ("及格率 95% 区间上限", o.get("pass_hi"), PCT),
+        *(
+            [("及格人数", o.get("passed"), INT),
+             ("及格率", o.get("pass_rate"), PCT),
+             ("及格率 95% 区间下限", o.get("pass_lo"), PCT),
+             ("及格率 95% 区间上限", o.get("pass_hi"), PCT)]
+            if rep.has_pass_rate else [("及格率", "不适用：" + NO_PASS_RATE, "@")]
+        ),  # fmt: skip
         (f"信度（{rel.get('method', '')}）", rel.get("alpha"), NUM3),
         ("误差比", rel.get("error_ratio"), PCT),
         ("测量标准误（分）", rel.get("sem"), NUM2),
@@ -276,8 +281,10 @@ def _units_sheet(wb: Workbook, rep) -> None:
     )  # fmt: skip
     _bar(ws, 11)
     _scale(ws, 7)
-    chart = xlsx_charts.pass_rate_by_unit(ws, ws._jifa_rows, cat_col=2, rate_col=7,  # noqa: SLF001
-                                          minus_col=14, plus_col=15, anchor="Q2")  # fmt: skip
+    chart = None
+    if rep.has_pass_rate:  # a part of the paper has no pass rate
+        chart = xlsx_charts.pass_rate_by_unit(ws, ws._jifa_rows, cat_col=2, rate_col=7,  # noqa: SLF001
+                                              minus_col=14, plus_col=15, anchor="Q2")  # fmt: skip
     below = 2 + (int(chart.height / ROW_CM) + 2 if chart else 0)
     if len(rep.scores):
         xlsx_charts.funnel(ws, ws._jifa_rows, n_col=3, mean_col=4, data_col=FUNNEL_COL,  # noqa: SLF001
@@ -415,7 +422,7 @@ def _people_sheet(wb: Workbook, rep, mask_names: bool) -> None:
         ["人员编号", "姓名", "单位", "所在组织", "职级", "得分", "满分", "得分率%", "是否及格"],
         [(r.person_no, mask_name(str(r.person_name)) if mask_names else r.person_name,
           r.top_unit_name, r.unit_name, r.rank, r.score, r.max_score, r.pct,
-          "及格" if r.passed else "不及格")
+          ("及格" if r.passed else "不及格") if rep.has_pass_rate else "不适用")
          for r in s.itertuples()],
         {6: NUM1, 7: NUM1, 8: NUM1}, widths={3: 20, 4: 22},
     )  # fmt: skip

@@ -33,7 +33,7 @@ def _fill(series, colour: str) -> None:
     series.graphicalProperties.line.solidFill = colour
 
 
-def score_histogram(ws, scores, step: float, total: float, pass_mark: float, *, col: int,
+def score_histogram(ws, scores, step: float, total: float, pass_mark: float | None, *, col: int,
                     anchor: str) -> BarChart | None:  # fmt: skip
     """Score distribution: a bin table (score, count) at column ``col`` and a column chart
     of it; bins as in the PNG (``charts.histogram_bins``)."""
@@ -50,7 +50,8 @@ def score_histogram(ws, scores, step: float, total: float, pass_mark: float, *, 
     last = len(centres) + 1
     chart = BarChart()
     chart.type, chart.grouping, chart.gapWidth = "col", "clustered", 10
-    chart.title = f"成绩分布（n = {len(scores)}，及格线 {pass_mark:g} 分）"
+    line = f"，及格线 {pass_mark:g} 分" if pass_mark is not None else ""
+    chart.title = f"成绩分布（n = {len(scores)}{line}）"
     chart.add_data(Reference(ws, min_col=col + 1, min_row=1, max_row=last), titles_from_data=True)
     chart.set_categories(Reference(ws, min_col=col, min_row=2, max_row=last))
     _fill(chart.series[0], BLUE)

@@ -30,12 +30,17 @@ DEFAULTS: dict[str, object] = {
     # Prometheus metrics at /metrics (jifa.web.ops): off by default; when on, served only
     # to these addresses or networks (comma-separated).
     "METRICS": False,
-    # Reverse proxies in front of the app that set X-Forwarded-For/-Proto (nginx: 1);
-    # 0 = none, REMOTE_ADDR is the client (login throttling and audit use it).
-    "PROXY_HOPS": 0,
     "METRICS_ALLOW": "127.0.0.1,::1",
     # The issuer (落款) at the end of the notice: joint issuers separated by a full-width space.
     "ISSUER": "中共示范区纪律检查委员会\u3000示范区监察委员会",
+    # development | production: production refuses demo data and logins and a
+    # generated or default secret key (jifa.app.safety)
+    "ENV": "development",
+    # production only: accept the secret generated into instance/secret_key (one server)
+    "ALLOW_GENERATED_SECRET": False,
+    # reverse proxies in front of the app whose X-Forwarded-For/-Proto are trusted
+    # (Werkzeug's ProxyFix); 0 = none, the peer address is the client's
+    "TRUSTED_PROXIES": 0,
 }
 
 _INT_KEYS = {k for k, v in DEFAULTS.items() if isinstance(v, int) and not isinstance(v, bool)}
@@ -85,6 +90,7 @@ def load_config(overrides: dict | None = None) -> dict[str, object]:
     config["INSTANCE_PATH"] = str(inst)
     if not config.get("DATABASE_URL"):
         config["DATABASE_URL"] = f"sqlite:///{inst / 'jifa.sqlite3'}"
+    config["SECRET_KEY_SOURCE"] = "configured" if config.get("SECRET_KEY") else "generated"
     if not config.get("SECRET_KEY"):
         config["SECRET_KEY"] = _persistent_secret(inst)
     return config

@@ -207,6 +207,14 @@ class _LockRequest:
         self.error: OSError | None = None
 
 
+def _create_private(path: str) -> None:
+    """Create ``path`` readable by its owner only (0600) if it does not exist yet: the
+    database holds password hashes and answers; SQLite gives its WAL and shared-memory
+    files the main file's permissions."""
+    with suppress(FileExistsError):
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+
+
 def make_engine(url: str, **kwargs) -> Engine:
     """Create an engine; SQLite gets WAL, foreign keys, a busy timeout and explicit
     ``BEGIN IMMEDIATE`` transactions queued on a file lock (see ``_QueuedConnection``)."""
@@ -216,6 +224,8 @@ def make_engine(url: str, **kwargs) -> Engine:
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
             lock_path = f"{parsed.database}.lock"
+            _create_private(parsed.database)
+            _create_private(lock_path)
         connect_args = kwargs.setdefault("connect_args", {})
         connect_args.setdefault("timeout", 30)
         connect_args.setdefault("factory", _QueuedConnection)
@@ -244,8 +254,11 @@ def _configure_sqlite(engine: Engine, lock_path: str | None) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn):
-        if conn.get_execution_options().get(AUTOCOMMIT_OPTION):
+        options = conn.get_execution_options()
+        if options.get(AUTOCOMMIT_OPTION):
             return  # statements run one by one (see ``autocommit``)
+        if options.get(LAZY_WRITE_OPTION):
+            return  # BEGIN IMMEDIATE comes with the first write (see ``lazy_writes``)
         dbapi_connection = conn.connection.dbapi_connection
         if isinstance(dbapi_connection, _QueuedConnection):
             dbapi_connection.acquire_queue()
@@ -256,8 +269,53 @@ def _configure_sqlite(engine: Engine, lock_path: str | None) -> None:
                 dbapi_connection.release_queue()
             raise
 
+    @event.listens_for(engine, "before_cursor_execute")
+    def _lock_on_first_write(conn, cursor, statement, _params, context, _many):
+        options = conn.get_execution_options()
+        if not options.get(LAZY_WRITE_OPTION) or options.get(AUTOCOMMIT_OPTION):
+            return
+        dbapi_connection = conn.connection.dbapi_connection
+        if dbapi_connection.in_transaction or not _takes_write_lock(statement, context):
+            return
+        if isinstance(dbapi_connection, _QueuedConnection):
+            dbapi_connection.acquire_queue()
+        try:
+            cursor.execute("BEGIN IMMEDIATE")
+        except Exception:
+            if isinstance(dbapi_connection, _QueuedConnection):
+                dbapi_connection.release_queue()
+            raise
+
+
+def _takes_write_lock(statement: str, context) -> bool:
+    """A statement that must run under the write lock: anything but a plain read
+    (writes, DDL, SAVEPOINT) and a locking read (``SELECT ... FOR UPDATE``, which SQLite
+    does not know: the lock itself serialises what PostgreSQL's row lock would)."""
+    head = statement.lstrip()[:7].upper()
+    if not head.startswith(("SELECT", "PRAGMA", "EXPLAIN")):
+        return True
+    compiled = getattr(context, "compiled", None)
+    target = getattr(compiled, "statement", None)
+    return getattr(target, "_for_update_arg", None) is not None
+
 
 AUTOCOMMIT_OPTION = "jifa_autocommit"
+LAZY_WRITE_OPTION = "jifa_lazy_write"
+
+
+def lazy_writes(bind):
+    """``bind`` (an engine or a connection) whose transactions take SQLite's write lock
+    only when they first write, not from their first read.
+
+    A request's reads (the identity check, a report, a file being parsed) then never
+    hold the lock that every save queues on: until the first write, each read runs on
+    its own (WAL readers never wait and make no one wait); the first INSERT, UPDATE,
+    DELETE, SAVEPOINT or ``SELECT ... FOR UPDATE`` queues on the lock and opens a
+    ``BEGIN IMMEDIATE`` transaction that the commit ends. Reads before the first write
+    are each consistent on their own, as in PostgreSQL's READ COMMITTED; a read that
+    guards a write must lock (``with_for_update``), as it must on PostgreSQL. Other
+    backends ignore the option."""
+    return bind.execution_options(**{LAZY_WRITE_OPTION: True})
 
 
 def autocommit(conn: Connection, on: bool = True) -> Connection:

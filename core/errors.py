@@ -38,4 +38,16 @@ class Conflict(DomainError):
 
 
 class TooManyRequests(DomainError):
+    """Throttled; ``retry_after``: seconds before trying again (the Retry-After header)."""
+
     status = 429
+
+    def __init__(self, message: str, *, details: object | None = None, retry_after: int = 60):
+        super().__init__(message, details=details)
+        self.retry_after = retry_after
+
+
+class PayloadTooLarge(DomainError):
+    """An upload beyond the limits (its size, or its size once unpacked)."""
+
+    status = 413

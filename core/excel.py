@@ -1,6 +1,8 @@
 """Spreadsheet input and output shared by every import and export.
 
-Reading: ``read_tables`` opens .xlsx or .csv and finds the header row on each sheet
+Reading: ``read_tables`` checks an upload's unpacked size and row count before and
+while parsing (``check_archive``, ``MAX_ROWS``: a zip bomb or a sheet of a million rows
+is refused with a clear 413/422 in milliseconds), opens .xlsx or .csv and finds the header row on each sheet
 (it may sit below a title row), so imports can report rows by the number the
 spreadsheet shows. Writing: build ``(headers, rows)`` first, then ``write_workbook``;
 text cells that a spreadsheet would run as a formula (starting with ``= + - @``, tab or
@@ -12,6 +14,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import zipfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +22,14 @@ from pathlib import Path
 from openpyxl import Workbook, load_workbook
 from openpyxl.utils import get_column_letter
 
-from core.errors import InvalidInput
+from core.errors import InvalidInput, PayloadTooLarge
+
+#: what an uploaded archive (.xlsx, .docx) may unpack to, in bytes and members
+MAX_UNPACKED_BYTES = 48 * 1024 * 1024
+MAX_ARCHIVE_MEMBERS = 2000
+#: rows and cells read from one uploaded file (all sheets together)
+MAX_ROWS = 100_000
+MAX_CELLS = 4_000_000
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 _NUMBER = re.compile(r"^[+-]?\d+(\.\d+)?$")
@@ -30,6 +40,11 @@ def neutralise(value: object) -> object:
     if isinstance(value, str) and value.startswith(FORMULA_PREFIXES) and not _NUMBER.match(value):
         return "'" + value
     return value
+
+
+def is_formula_like(value: object) -> bool:
+    """Whether a spreadsheet would run ``value`` as a formula (``neutralise`` changes it)."""
+    return neutralise(value) is not value
 
 
 def unneutralise(value: object) -> object:
@@ -73,6 +88,42 @@ def _normalise_header(text: object) -> str:
     return re.sub(r"[\s　:：*（）()]", "", str(text)).lower()
 
 
+def check_archive(data: bytes, *, max_unpacked: int = MAX_UNPACKED_BYTES) -> None:
+    """Refuse an archive (.xlsx, .docx) that unpacks to more than ``max_unpacked``
+    bytes or holds too many members, from its central directory alone (nothing is
+    unpacked). A file that is not a zip is left to the parser to refuse."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            members = archive.infolist()
+    except (zipfile.BadZipFile, ValueError, OSError):
+        return
+    if len(members) > MAX_ARCHIVE_MEMBERS:
+        raise PayloadTooLarge(f"文件结构异常：压缩包内有 {len(members)} 个部件，无法导入。")
+    unpacked = sum(max(m.file_size, 0) for m in members)
+    if unpacked > max_unpacked:
+        raise PayloadTooLarge(
+            f"文件解压后约 {unpacked // (1024 * 1024)} MB，超过上限 "
+            f"{max_unpacked // (1024 * 1024)} MB：请拆分后分批导入。"
+        )
+
+
+class _Budget:
+    """Rows and cells left to read from one file (``MAX_ROWS``, ``MAX_CELLS``)."""
+
+    def __init__(self) -> None:
+        self.rows = MAX_ROWS
+        self.cells = MAX_CELLS
+
+    def take(self, row: list) -> list:
+        self.rows -= 1
+        self.cells -= len(row)
+        if self.rows < 0 or self.cells < 0:
+            raise InvalidInput(
+                f"文件行数过多（上限 {MAX_ROWS} 行、{MAX_CELLS} 个单元格）：请拆分后分批导入。"
+            )
+        return row
+
+
 def _raw_sheets(source: str | Path | bytes, filename: str | None) -> list[tuple[str, list[list]]]:
     name = filename or (str(source) if not isinstance(source, bytes) else "")
     suffix = Path(name).suffix.lower()
@@ -87,16 +138,30 @@ def _raw_sheets(source: str | Path | bytes, filename: str | None) -> list[tuple[
                 continue
         if text is None:
             raise InvalidInput("无法识别 CSV 文件的编码（请使用 UTF-8 或 GBK）。")
-        return [(Path(name).stem or "CSV", list(csv.reader(io.StringIO(text))))]
+        budget = _Budget()
+        try:
+            rows = [budget.take(r) for r in csv.reader(io.StringIO(text))]
+        except csv.Error as exc:
+            raise InvalidInput(f"无法读取 CSV 文件：{exc}") from exc
+        return [(Path(name).stem or "CSV", rows)]
     if suffix in (".xlsx", ".xlsm"):
+        check_archive(data)
+        budget = _Budget()
         try:
             wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
         except Exception as exc:  # openpyxl raises many types for a damaged file
             raise InvalidInput(f"无法读取 Excel 文件：{exc}") from exc
-        sheets = [
-            (ws.title, [list(r) for r in ws.iter_rows(values_only=True)]) for ws in wb.worksheets
-        ]
-        wb.close()
+        try:
+            sheets = [
+                (ws.title, [budget.take(list(r)) for r in ws.iter_rows(values_only=True)])
+                for ws in wb.worksheets
+            ]
+        except InvalidInput:
+            raise
+        except Exception as exc:  # a damaged sheet part
+            raise InvalidInput(f"无法读取 Excel 文件：{exc}") from exc
+        finally:
+            wb.close()
         return sheets
     raise InvalidInput(f"不支持的文件类型：{suffix or '无扩展名'}（支持 .xlsx 和 .csv）")
 

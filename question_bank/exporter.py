@@ -13,7 +13,7 @@ from question_bank.models import Question, QuestionVersion
 from question_bank.rows import RowContext
 from question_bank.template import EXPORT_HEADERS, format_row
 
-WIDTHS = [10, 8, 50, *[20] * 8, 10, 40, 6, 20, 14, 24, 14, 8, 12, 30]
+WIDTHS = [10, 8, 50, *[20] * 8, 10, 40, 6, 20, 14, 24, 14, 8, 12, 30, 8]
 
 
 def export_rows(session: Session, *, status: str | None = None) -> list[list]:

@@ -154,9 +154,9 @@ def import_files(
     actor: Actor | None = None,
 ) -> ImportReport:
     """Validate and import ``files`` given as ``[(filename, bytes)]``."""
-    ctx = RowContext(session)
     report = ImportReport(dry_run=dry_run, skip_invalid=skip_invalid)
-    all_sheets = _read_sheets(files)
+    all_sheets = _read_sheets(files)  # before any query: no transaction (lock) while parsing
+    ctx = RowContext(session)
     seen = _Seen(
         _bank_fingerprints(session),
         set(session.scalars(select(Question.code))),
@@ -256,6 +256,7 @@ def write_questions(
         {
             "code": code,
             "status": d.status,
+            "reserved": d.reserved,
             "needs_review": False,
             "exclusion_group": d.exclusion_group,
             "synonyms": d.synonyms or None,

@@ -19,6 +19,7 @@ import zipfile
 from pathlib import PurePath
 
 from core.errors import InvalidInput
+from core.excel import check_archive
 
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # .doc / .wps / .xls of old
 W_NS = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
@@ -105,6 +106,7 @@ def docx_text(data: bytes) -> str:
     from docx.text.paragraph import Paragraph
     from lxml import etree
 
+    check_archive(data)  # a zip bomb is refused before anything is unpacked
     try:
         document = docx.Document(io.BytesIO(data))
     except (PackageNotFoundError, KeyError, ValueError, zipfile.BadZipFile,

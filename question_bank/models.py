@@ -14,6 +14,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -159,6 +160,9 @@ class Question(Base):
     #: [["全国人民代表大会常务委员会", "全国人大常委会"]]; they apply to every version
     #: (a synonym added later counts at regrade)
     synonyms: Mapped[list | None] = mapped_column(JSON)
+    #: 仅限考试: reserved for exams; never shown in practice, the law reader or anything
+    #: a candidate can download (``jifa bank reserve``, the template's 仅限考试 column)
+    reserved: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     #: the version papers now draw; older versions stay for papers already issued
     current_version: Mapped[QuestionVersion | None] = relationship(

@@ -60,6 +60,8 @@ class QuestionData:
     citations: list[tuple[int, str | None]] = field(default_factory=list)
     tiers: list[str] = field(default_factory=lambda: ["all"])
     status: str = QuestionStatus.active.value
+    #: 仅限考试 (a property of the question, not of a version)
+    reserved: bool = False
     code: str | None = None
     change_note: str | None = None
     #: 互斥组 (on the question, not the version: no new version when it changes)
@@ -269,6 +271,19 @@ def _parse_status(text: str, errors: list[str]) -> str:
     return status or "active"
 
 
+_YES = {"是", "y", "yes", "true", "1", "√", "✓", "仅限考试"}
+_NO = {"", "否", "n", "no", "false", "0"}
+
+
+def _parse_reserved(text: str, errors: list[str]) -> bool:
+    value = text.strip().lower()
+    if value in _YES:
+        return True
+    if value not in _NO:
+        errors.append(f"仅限考试应为“是”或留空，而不是「{text}」")
+    return False
+
+
 def _change_note(values: dict[str, object], provenance: str | None) -> str | None:
     parts = []
     if provenance:
@@ -331,6 +346,7 @@ def parse_row(ctx: RowContext, values: dict[str, object]) -> tuple[QuestionData 
     difficulty = _parse_difficulty(_text(values.get("难度")), errors)
     tiers = _parse_tiers(values.get("适用层级"), errors)
     status = _parse_status(_text(values.get("状态")), errors)
+    reserved = _parse_reserved(_text(values.get("仅限考试")), errors)
     citations, cite_errors, provenance = parse_citations(
         ctx, values.get("出处"), values.get("条款")
     )
@@ -357,6 +373,7 @@ def parse_row(ctx: RowContext, values: dict[str, object]) -> tuple[QuestionData 
             citations=citations,
             tiers=tiers,
             status=status,
+            reserved=reserved,
             code=code or None,
             change_note=_change_note(values, provenance),
             exclusion_group=exclusion_group,

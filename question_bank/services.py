@@ -160,6 +160,39 @@ def edit_question(
     return version
 
 
+def set_reserved(
+    session: Session, codes: list[str], reserved: bool, *, actor: Actor | None = None
+) -> list[str]:
+    """Mark the questions ``codes`` reserved for exams (仅限考试) or release them.
+    Every code must exist (``NotFound`` naming the unknown ones; nothing is changed
+    then). Returns the codes whose flag changed; each change is audited."""
+    wanted = list(dict.fromkeys(c.strip() for c in codes if c and c.strip()))
+    if not wanted:
+        raise InvalidInput("请给出至少一个试题编号。")
+    found = {q.code: q for q in session.scalars(select(Question).where(Question.code.in_(wanted)))}
+    missing = [c for c in wanted if c not in found]
+    if missing:
+        raise NotFound("试题编号不存在：" + "、".join(missing), details=missing)
+    changed = []
+    for code in wanted:
+        question = found[code]
+        if question.reserved == reserved:
+            continue
+        question.reserved = reserved
+        changed.append(code)
+        record(
+            session,
+            actor,
+            "question.reserve" if reserved else "question.unreserve",
+            "question",
+            code,
+            before={"reserved": not reserved},
+            after={"reserved": reserved},
+        )
+    session.flush()
+    return changed
+
+
 def _set_question_fields(
     session: Session, question: Question, data: QuestionData, *, actor: Actor | None
 ) -> bool:

@@ -28,12 +28,15 @@ OPTION_KEYS = "ABCDEFGH"
 EXCLUSION_GROUP = "互斥组"
 #: 同义答案 (fill-in): groups of interchangeable terms, "甲=乙" per group, groups by "；"
 SYNONYMS = "同义答案"
+#: 仅限考试: 是 = reserved for exams (never in practice or the law reader); empty = no
+RESERVED = "仅限考试"
 TEMPLATE_HEADERS = (
     ["题型", "题干"]
     + [f"选项{k}" for k in OPTION_KEYS]
     + ["答案", "解析", "难度", "知识点", "出处", "条款", "适用层级", "状态"]
     + [EXCLUSION_GROUP]
     + [SYNONYMS]
+    + [RESERVED]
 )
 EXPORT_HEADERS = ["编号", *TEMPLATE_HEADERS]
 
@@ -57,6 +60,7 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "状态": ("status",),
     EXCLUSION_GROUP: ("互斥题组", "互斥", "exclusion_group"),
     SYNONYMS: ("同义词", "等价答案", "synonyms"),
+    RESERVED: ("仅用于考试", "考试专用", "保留", "reserved"),
 }
 
 
@@ -91,6 +95,11 @@ def format_synonyms(groups: object) -> str:
     return "；".join("=".join(str(t) for t in g) for g in groups or () if g)
 
 
+def format_reserved(reserved: bool) -> str | None:
+    """The 仅限考试 cell: 是, or empty."""
+    return "是" if reserved else None
+
+
 def format_row(
     ctx: RowContext,
     code: str,
@@ -98,8 +107,8 @@ def format_row(
     version: QuestionVersion,
     question: Question | None = None,
 ) -> list:
-    """An export row in ``EXPORT_HEADERS`` order (``question``: its 互斥组 and
-    同义答案, which belong to the question rather than to one version)."""
+    """An export row in ``EXPORT_HEADERS`` order (``question``: its 互斥组, 同义答案
+    and 仅限考试, which belong to the question rather than to one version)."""
     options = {o["key"]: o["text"] for o in version.options or []}
     source, articles = format_citations(
         ctx, [(c.source_id, c.article_key) for c in version.citations]
@@ -119,6 +128,7 @@ def format_row(
         QUESTION_STATUS_LABELS[QuestionStatus(status)],
         (question.exclusion_group if question is not None else None) or None,
         format_synonyms(question.synonyms if question is not None else None) or None,
+        format_reserved(question.reserved if question is not None else False),
     ]
 
 

@@ -1,5 +1,7 @@
 """Shared fixtures: ``app``, ``client``, ``runner``, a ``session`` isolated by a
-savepoint, and factories for units, people, questions and exams.
+savepoint, and factories for units, people, questions and exams. A whole exam sitting
+(exam, blueprint, candidates, papers, attempts) comes from the shared seeder
+``jifa.app.seed``, as in ``tests/runner/conftest.py`` (``build_sitting``).
 
 Backend: SQLite (a temporary file) unless ``JIFA_TEST_BACKEND=postgresql``, which uses
 ``JIFA_TEST_DATABASE_URL``. Tests marked ``postgres`` need that server: they skip with a

@@ -28,8 +28,14 @@ DENIED = {301, 302, 303, 401, 403, 404}
 
 ROLES = {
     # role: (person number, URL prefixes it must never get a 200 from)
-    "anonymous": (None, ("/bank/", "/papers/", "/admin/", "/analysis/", "/exam/", "/password")),
-    "candidate": ("T01-0002", ("/bank/", "/papers/", "/admin/", "/analysis/", "/api/v1/admin/")),
+    "anonymous": (
+        None,
+        ("/bank/", "/papers/", "/admin/", "/analysis/", "/exam/", "/password", "/study/"),
+    ),
+    "candidate": (
+        "T01-0002",
+        ("/bank/", "/papers/", "/admin/", "/analysis/", "/api/v1/admin/", "/study/units"),
+    ),
     "unit_admin": ("A0003", ("/bank/", "/analysis/", "/admin/users", "/admin/audit")),
     "analyst": (
         "A0002",
@@ -90,6 +96,9 @@ def crawl(app, client, limit: int = LIMIT) -> tuple[dict[str, int], dict[str, se
         resp = client.get(url)
         statuses[url] = resp.status_code
         assert resp.status_code < 500, f"{url} answered {resp.status_code}"
+        # security headers on every page (tests/security walks every route for them)
+        assert "frame-ancestors 'none'" in resp.headers.get("Content-Security-Policy", ""), url
+        assert resp.headers.get("X-Content-Type-Options") == "nosniff", url
         if resp.mimetype != "text/html" or 300 <= resp.status_code < 400:
             continue
         body = resp.get_data(as_text=True)
@@ -140,11 +149,13 @@ def test_crawl_as_role(app, demo, role):
     exam, draw, empty = demo["exam_id"], demo["draw_id"], demo["empty_id"]
     expected = {
         "anonymous": {"/", "/login"},
-        "candidate": {"/", "/exam/", "/password"},
-        "unit_admin": {"/admin/", "/admin/people", f"/admin/exams/{exam}",
+        "candidate": {"/", "/exam/", "/password", "/study/", "/study/mistakes", "/study/laws",
+                      "/study/progress", "/study/laws/criminal_law"},
+        "unit_admin": {"/admin/", "/admin/people", "/study/units", f"/admin/exams/{exam}",
                        f"/admin/exams/{exam}/monitor", f"/admin/exams/{exam}/results",
                        f"/admin/exams/{empty}/monitor", f"/papers/exams/{empty}"},
-        "analyst": {"/bank/", "/papers/", "/analysis/", f"/analysis/exams/{exam}",
+        "analyst": {"/bank/", "/papers/", "/analysis/", f"/analysis/exams/{exam}", "/analysis/study",
+                    "/study/units",
                     f"/analysis/draws/{draw}", "/admin/people"},
         "admin": {"/bank/", "/bank/laws", "/bank/stats", "/papers/", f"/papers/exams/{exam}",
                   "/admin/audit", "/admin/users", f"/admin/exams/{exam}/monitor",

@@ -12,6 +12,7 @@ import math
 import re
 
 from analysis.notice import weak
+from analysis.report import NO_PASS_RATE
 
 #: shown where the caller gave no issuer or date (a draft to be completed by hand)
 ISSUER_BLANK = "（发文机关署名）"
@@ -63,8 +64,8 @@ def _units(rep) -> list[dict]:
             "n": int(r.n),
             "mean": num(r.mean),
             "shrunk": num(r.shrunk_mean),
-            "pass_rate": pct(r.pass_rate),
-            "interval": f"{pct(r.pass_lo)}–{pct(r.pass_hi)}",
+            "pass_rate": pct(r.pass_rate) if rep.has_pass_rate else NOT_APPLICABLE,
+            "interval": f"{pct(r.pass_lo)}–{pct(r.pass_hi)}" if rep.has_pass_rate else "",
             "small_n": bool(r.small_n),
         }
         for r in rep.by_unit.sort_values("shrunk_mean", ascending=False).itertuples()
@@ -163,7 +164,9 @@ def context(
         "median": num(o.get("median")),
         "sd": num(o.get("sd")),
         "total": f"{rep.total_points:g}",
-        "pass_mark": f"{rep.pass_mark:g}",
+        "pass_mark": f"{rep.pass_mark:g}" if rep.has_pass_rate else "",
+        "has_pass_rate": rep.has_pass_rate,
+        "part": rep.part,
         "pass_rate": pct(o.get("pass_rate")),
         "pass_interval": f"{pct(o.get('pass_lo'))}–{pct(o.get('pass_hi'))}",
         "alpha": num(rep.reliability.get("alpha"), 2),
@@ -186,6 +189,7 @@ UNIT_INTRO = (
     "各单位按“收缩均值”排列：参测人数较少的单位，其平均分向全区平均分收缩，以免偶然因素"
     "左右排名。及格率后括注 95% 置信区间。"
 )
+NOT_APPLICABLE = "不适用"
 SMALL_N_NOTE = "* 参测人数过少，数据主要反映偶然因素，仅供参考，不作排名依据。"
 CLOSING = "请各单位对照薄弱环节，组织干部认真学习党章党规党纪和相关法律法规，切实增强纪法意识。"
 UNIT_HEADERS = ("单位", "人数", "平均得分率", "收缩均值", "及格率（95% 区间）")
@@ -204,6 +208,11 @@ def participation_sentence(c: dict) -> str:
 
 
 def overall_sentence(c: dict) -> str:
+    if not c["has_pass_rate"]:  # a part of the paper: the score rate only
+        return (
+            f"本统计只含{c['part']}的试题（满分 {c['total']} 分）。平均分 {c['mean']} 分（得分率 "
+            f"{c['mean_pct']}%），中位数 {c['median']} 分，标准差 {c['sd']} 分。{NO_PASS_RATE}"
+        )
     return (
         f"试卷满分 {c['total']} 分，及格线 {c['pass_mark']} 分。平均分 {c['mean']} 分（得分率 "
         f"{c['mean_pct']}%），中位数 {c['median']} 分，标准差 {c['sd']} 分；及格率 "
@@ -233,7 +242,7 @@ def unit_cells(u: dict) -> list[str]:
         str(u["n"]),
         f"{u['mean']}%",
         f"{u['shrunk']}%",
-        f"{u['pass_rate']}（{u['interval']}）",
+        f"{u['pass_rate']}（{u['interval']}）" if u["interval"] else u["pass_rate"],
     ]
 
 

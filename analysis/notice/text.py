@@ -18,7 +18,8 @@ def render(ctx: dict) -> str:
     for i, u in enumerate(c["units"], start=1):
         lines.append(
             f"{i}. {u['name']}{'*' if u['small_n'] else ''}：{u['n']} 人，平均得分率 {u['mean']}%，"
-            f"收缩均值 {u['shrunk']}%，及格率 {u['pass_rate']}（{u['interval']}）"
+            f"收缩均值 {u['shrunk']}%，及格率 {u['pass_rate']}"
+            + (f"（{u['interval']}）" if u["interval"] else "")
         )
     if c["small_units"]:
         lines.append(content.SMALL_N_NOTE)

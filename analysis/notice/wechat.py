@@ -62,7 +62,7 @@ ARTICLE = """<!doctype html>
 <p style="{{ s.p }}">{{ unit_intro }}</p>
 {% for u in c.units %}<section style="{{ s.card }}"><p style="{{ s.card_head }}">{{ loop.index }}. {{ u.name }}{% if u.small_n %}*{% endif %}</p>
 <p style="{{ s.card_line }}">{{ u.n }} 人｜平均得分率 {{ u.mean }}%｜收缩均值 {{ u.shrunk }}%</p>
-<p style="{{ s.card_line }}">及格率 {{ u.pass_rate }}（95% 区间 {{ u.interval }}）</p></section>
+<p style="{{ s.card_line }}">及格率 {{ u.pass_rate }}{% if u.interval %}（95% 区间 {{ u.interval }}）{% endif %}</p></section>
 {% endfor %}{% if c.small_units %}<p style="{{ s.note }}">{{ small_n_note }}</p>{% endif %}
 {{ figure(figs.pass_rate_by_unit) }}
 {% if gaps %}<p style="{{ s.p }}">{{ gaps }}</p>{% endif %}

@@ -77,7 +77,10 @@ class LoginAttempt(Base):
     """Every login attempt, for per-IP rate limiting shared by all app servers."""
 
     __tablename__ = "login_attempts"
-    __table_args__ = (Index("ix_login_attempts_ip_at", "ip", "at"),)
+    __table_args__ = (
+        Index("ix_login_attempts_ip_at", "ip", "at"),
+        Index("ix_login_attempts_login_at", "login", "at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[dt.datetime] = mapped_column(default=utcnow)

@@ -149,3 +149,21 @@ def staff_grants(session: Session) -> list[tuple[RoleGrant, UserAccount, Person]
         .order_by(RoleGrant.role, Person.person_no)
     )
     return [tuple(r) for r in rows.all()]
+
+
+def create_admin(
+    session: Session,
+    person: Person,
+    password: str,
+    *,
+    actor: Actor | None,
+    now: dt.datetime | None = None,
+) -> UserAccount:
+    """Make ``person`` an administrator with ``password`` (the first administrator of a
+    production installation, from the console). Audited as a password set and a grant."""
+    from core.accounts.scope import CONSOLE
+    from core.accounts.services import reset_password
+
+    account = reset_password(session, person, password, actor=actor, now=now)
+    grant(session, person, Role.admin.value, scope=CONSOLE, actor=actor, now=now)
+    return account

@@ -2,8 +2,21 @@
 ``now``; they never commit. What an account may see is ``core.accounts.scope``; role
 changes are ``core.accounts.roles``.
 
-Throttling state lives in the database (``user_accounts.failed_*``/``locked_until``
-and ``login_attempts``), so it holds across gunicorn workers and app servers.
+Throttling state lives in the database (``login_attempts``), so it holds across
+gunicorn workers and app servers. Every limit is a sliding window over the recorded
+failures, counted by the login as typed (so an unknown person number is throttled
+exactly like a real one and the reply never tells them apart):
+
+- one login from one client address: ``max_failures`` per ``lockout_seconds``;
+- one login from every address: ``max_account_failures`` per ``account_window_seconds``
+  (a slow or distributed guesser), except from an address that logged into the
+  account before (``known_address_days``), so nobody locks a person out of their own
+  desk by guessing from elsewhere;
+- one client address over all logins: ``max_ip_failures`` per ``window_seconds``;
+- exam codes from one address: ``max_code_failures`` per ``window_seconds``.
+
+A refused attempt answers ``TooManyRequests`` with ``retry_after`` (seconds) and costs
+the same password hash as any other, so its timing says nothing either.
 """
 
 from __future__ import annotations
@@ -31,11 +44,27 @@ _DUMMY_HASH = generate_password_hash("not-a-real-password")
 
 @dataclass(frozen=True)
 class ThrottlePolicy:
+    #: failures of one login from one address within ``lockout_seconds``
     max_failures: int = 5
+    #: the window of the per-address limits (all logins; exam codes)
     window_seconds: int = 60
     lockout_seconds: int = 300
     #: failures from one IP address per window across all accounts
     max_ip_failures: int = 50
+    #: failures of one login from every address within ``account_window_seconds``
+    max_account_failures: int = 20
+    account_window_seconds: int = 3600
+    #: an address that logged into the account within so many days is exempt from
+    #: the account-wide limit (still under the per-address one)
+    known_address_days: int = 30
+    #: failed exam codes from one address per window
+    max_code_failures: int = 10
+
+
+#: the one reply for every throttled login: it never says whether the number exists
+THROTTLED = "登录尝试过多，已临时锁定，请稍后再试。"
+BAD_LOGIN = "人员编号或密码错误。"
+CODE_LOGIN = "code"
 
 
 def hash_password(password: str) -> str:
@@ -89,24 +118,100 @@ def ensure_account(session: Session, person: Person) -> UserAccount:
 def set_password(
     session: Session, account: UserAccount, password: str, *, must_change: bool = False
 ) -> None:
+    """Set the password; every session of the account ends (whoever set it: the person,
+    a unit administrator issuing initial passwords, the console)."""
     check_password_strength(password)
     account.password_hash = hash_password(password)
     account.must_change_password = must_change
     account.failed_logins = 0
     account.locked_until = None
+    logout_everywhere(account)
+
+
+def _retry_after(
+    session: Session, now: dt.datetime, seconds: int, limit: int, *conditions
+) -> int | None:
+    """Seconds until fewer than ``limit`` failures matching ``conditions`` lie in the
+    last ``seconds`` (a sliding window); ``None`` when there are fewer already."""
+    since = now - dt.timedelta(seconds=seconds)
+    count, oldest = session.execute(
+        select(func.count(), func.min(LoginAttempt.at)).where(
+            LoginAttempt.success.is_(False), LoginAttempt.at >= since, *conditions
+        )
+    ).one()
+    if count < limit:
+        return None
+    if oldest.tzinfo is None:  # SQLite hands back naive UTC
+        oldest = oldest.replace(tzinfo=dt.UTC)
+    return max(1, int((oldest + dt.timedelta(seconds=seconds) - now).total_seconds()) + 1)
 
 
 def _check_ip_throttle(session: Session, ip: str | None, now: dt.datetime, policy: ThrottlePolicy):
     if not ip:
         return
-    since = now - dt.timedelta(seconds=policy.window_seconds)
-    failures = session.scalar(
-        select(func.count())
-        .select_from(LoginAttempt)
-        .where(LoginAttempt.ip == ip, LoginAttempt.at >= since, LoginAttempt.success.is_(False))
+    wait = _retry_after(
+        session, now, policy.window_seconds, policy.max_ip_failures, LoginAttempt.ip == ip
     )
-    if failures >= policy.max_ip_failures:
-        raise TooManyRequests("登录尝试过于频繁，请一分钟后再试。")
+    if wait:
+        raise TooManyRequests(THROTTLED, retry_after=wait)
+
+
+def _known_address(session: Session, login: str, ip: str | None, now, policy) -> bool:
+    if not ip:
+        return False
+    since = now - dt.timedelta(days=policy.known_address_days)
+    return (
+        session.scalar(
+            select(LoginAttempt.id)
+            .where(
+                LoginAttempt.login == login,
+                LoginAttempt.ip == ip,
+                LoginAttempt.success.is_(True),
+                LoginAttempt.at >= since,
+            )
+            .limit(1)
+        )
+        is not None
+    )
+
+
+def login_throttle(
+    session: Session, login: str, ip: str | None, now: dt.datetime, policy: ThrottlePolicy
+) -> int | None:
+    """Seconds the next attempt of ``login`` from ``ip`` must wait, or ``None``."""
+    _check_ip_throttle(session, ip, now, policy)
+    same_login = LoginAttempt.login == login
+    wait = _retry_after(
+        session,
+        now,
+        policy.lockout_seconds,
+        policy.max_failures,
+        same_login,
+        LoginAttempt.ip == ip if ip else LoginAttempt.ip.is_(None),
+    )
+    if wait is None and not _known_address(session, login, ip, now, policy):
+        wait = _retry_after(
+            session, now, policy.account_window_seconds, policy.max_account_failures, same_login
+        )
+    return wait
+
+
+def check_code_throttle(
+    session: Session, ip: str | None, now: dt.datetime, policy: ThrottlePolicy | None = None
+) -> None:
+    """Refuse an exam-code login from an address with too many failed codes."""
+    policy = policy or ThrottlePolicy()
+    _check_ip_throttle(session, ip, now, policy)
+    wait = _retry_after(
+        session,
+        now,
+        policy.window_seconds,
+        policy.max_code_failures,
+        LoginAttempt.login == CODE_LOGIN,
+        LoginAttempt.ip == ip if ip else LoginAttempt.ip.is_(None),
+    )
+    if wait:
+        raise TooManyRequests(THROTTLED, retry_after=wait)
 
 
 def authenticate(
@@ -118,29 +223,27 @@ def authenticate(
     ip: str | None = None,
     policy: ThrottlePolicy | None = None,
 ) -> UserAccount:
-    """Check a password login. Failures are counted per account and per IP address;
-    after ``max_failures`` failures within the window the account is locked for
-    ``lockout_seconds`` (the next attempt, right or wrong, is refused)."""
+    """Check a password login under the throttle of the module docstring: unknown,
+    wrong and throttled logins cost one password hash each, and a throttled login
+    answers the same whether the person number exists or not. Failures are recorded
+    (by the caller's commit) in ``login_attempts``; a refused attempt is not, so
+    waiting the ``retry_after`` always helps."""
     policy = policy or ThrottlePolicy()
-    person_no = (person_no or "").strip()
-    _check_ip_throttle(session, ip, now, policy)
+    person_no = (person_no or "").strip()[:64]
+    password = (password or "")[:1024]
+    wait = login_throttle(session, person_no, ip, now, policy)
+    if wait:
+        check_password_hash(_DUMMY_HASH, password)
+        raise TooManyRequests(THROTTLED, retry_after=wait)
     account = account_for_person_no(session, person_no, lock=True)
-    attempt = LoginAttempt(at=now, login=person_no[:64], ip=ip, success=False)
+    attempt = LoginAttempt(at=now, login=person_no, ip=ip, success=False)
     session.add(attempt)
     if account is None or not account.is_active or not account.password_hash:
-        check_password_hash(_DUMMY_HASH, password or "")
-        raise NotAuthenticated("人员编号或密码错误。")
-    if account.locked_until and account.locked_until > now:
-        raise TooManyRequests("登录失败次数过多，账号已临时锁定，请稍后再试。")
-    if not check_password_hash(account.password_hash, password or ""):
-        window_start = account.failed_window_start
-        if window_start is None or now - window_start > dt.timedelta(seconds=policy.window_seconds):
-            account.failed_window_start = now
-            account.failed_logins = 0
+        check_password_hash(_DUMMY_HASH, password)
+        raise NotAuthenticated(BAD_LOGIN)
+    if not check_password_hash(account.password_hash, password):
         account.failed_logins += 1
-        if account.failed_logins >= policy.max_failures:
-            account.locked_until = now + dt.timedelta(seconds=policy.lockout_seconds)
-        raise NotAuthenticated("人员编号或密码错误。")
+        raise NotAuthenticated(BAD_LOGIN)
     account.failed_logins = 0
     account.failed_window_start = None
     account.locked_until = None
@@ -152,6 +255,11 @@ def authenticate(
 
 def record_failed_login(session: Session, login: str, ip: str | None, now: dt.datetime) -> None:
     session.add(LoginAttempt(at=now, login=login[:64], ip=ip, success=False))
+
+
+def record_login(session: Session, login: str, ip: str | None, now: dt.datetime) -> None:
+    """A successful login by other means than a password (an exam code)."""
+    session.add(LoginAttempt(at=now, login=login[:64], ip=ip, success=True))
 
 
 def roles_of(account: UserAccount) -> set[str]:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.excel import RowError, Sheet
+from core.excel import RowError, Sheet, is_formula_like
 from core.org.models import RANK_BY_LABEL, UNIT_KIND_LABELS, OrgUnit, Person, Rank, UnitKind
 
 TREE_ALIASES = {
@@ -192,8 +192,12 @@ def _tree_row_problems(
     kind_text, parent_ref = _text(v.get("kind")), _text(v.get("parent"))
     if not code:
         problems.append("缺少单位代码")
+    elif is_formula_like(code):
+        problems.append(f"单位代码 {code} 不能以 = + - @ 开头")
     if not name:
         problems.append("缺少单位名称")
+    elif is_formula_like(name):
+        problems.append(f"单位名称 {name} 不能以 = + - @ 开头")
     kind = KIND_BY_LABEL.get(kind_text or "")
     if kind is None:
         problems.append(
@@ -287,6 +291,8 @@ def _person_row_problems(
         problems.append("缺少姓名")
     if not person_no:
         problems.append("缺少人员编号")
+    elif is_formula_like(person_no):
+        problems.append(f"人员编号 {person_no} 不能以 = + - @ 开头")
     elif person_no in seen:
         first_sheet, first_row = seen[person_no]
         problems.append(f"人员编号 {person_no} 重复（与工作表「{first_sheet}」第 {first_row} 行）")

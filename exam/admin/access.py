@@ -154,14 +154,12 @@ def participant_in_scope(session: Session, exam: Exam, person: Person, scope: Sc
     return part
 
 
-def enrolled_units(session: Session, exam: Exam) -> list[OrgUnit]:
-    """The units the exam's participants were enrolled for, in tree order."""
-    return list(
-        session.scalars(
-            select(OrgUnit)
-            .where(
-                OrgUnit.id.in_(select(Participant.unit_id).where(Participant.exam_id == exam.id))
-            )
-            .order_by(OrgUnit.path)
-        )
+def enrolled_units(session: Session, exam: Exam, scope: Scope | None = None) -> list[OrgUnit]:
+    """The units the exam's participants were enrolled for (those in ``scope`` when
+    given), in tree order."""
+    stmt = select(OrgUnit).where(
+        OrgUnit.id.in_(select(Participant.unit_id).where(Participant.exam_id == exam.id))
     )
+    if scope is not None:
+        stmt = stmt.where(scope.unit_filter(OrgUnit.id))
+    return list(session.scalars(stmt.order_by(OrgUnit.path)))

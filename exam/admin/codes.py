@@ -1,6 +1,10 @@
 """One-time exam codes, issued by a unit for candidates without a password. The
 administration page and ``jifa user issue-codes`` both issue through
-``issue_unit_codes``, with the same checks; only the codes' hashes are stored."""
+``issue_unit_codes``, with the same checks; only the codes' hashes are stored.
+
+A code is for one exam and one candidate who sits it: never for staff (unit admins,
+analysts, administrators), and a code login carries the candidate role alone, for that
+exam only (``CodeLogin``), whatever roles the account holds."""
 
 from __future__ import annotations
 
@@ -11,7 +15,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.accounts.models import UserAccount
+from core.accounts.models import Role, RoleGrant, UserAccount
 from core.accounts.scope import Scope, require_unit
 from core.accounts.services import ensure_account, hash_code, people_of_unit
 from core.audit import Actor, record
@@ -55,15 +59,44 @@ def issue_code(
     return code
 
 
-def redeem_code(session: Session, code: str, *, now: dt.datetime) -> UserAccount:
-    """Log in with a one-time code: valid, unexpired and unused, then marked used."""
+@dataclass(frozen=True)
+class CodeLogin:
+    """A redeemed code: the account, and the one exam the session may sit."""
+
+    account: UserAccount
+    exam_id: int | None
+
+
+CODE_REFUSED = "考试码无效、已使用或已过期。"
+
+
+def redeem_code(session: Session, code: str, *, now: dt.datetime) -> CodeLogin:
+    """Log in with a one-time code: valid, unexpired and unused, then marked used. The
+    session it opens is a candidate's for the code's exam only (see the module)."""
+    code = (code or "")[:64]
     row = session.scalar(
-        select(ExamCode).where(ExamCode.code_hash == hash_code(code or "")).with_for_update()
+        select(ExamCode).where(ExamCode.code_hash == hash_code(code)).with_for_update()
     )
     if row is None or row.used_at is not None or (row.expires_at and row.expires_at <= now):
-        raise NotAuthenticated("考试码无效、已使用或已过期。")
+        raise NotAuthenticated(CODE_REFUSED)
+    account = ensure_account(session, row.person)
+    if not account.is_active or not row.person.is_active:
+        raise NotAuthenticated(CODE_REFUSED)
     row.used_at = now
-    return ensure_account(session, row.person)
+    return CodeLogin(account, row.exam_id)
+
+
+def _staff_person_ids(session: Session, person_ids: list[int]) -> set[int]:
+    """Those of ``person_ids`` whose account holds a role beyond candidate."""
+    if not person_ids:
+        return set()
+    return set(
+        session.scalars(
+            select(UserAccount.person_id)
+            .join(RoleGrant, RoleGrant.user_id == UserAccount.id)
+            .where(UserAccount.person_id.in_(person_ids), RoleGrant.role != Role.candidate.value)
+        )
+    )
 
 
 def issue_codes(
@@ -111,17 +144,19 @@ def issue_unit_codes(
     actor: Actor | None,
     now: dt.datetime,
 ) -> IssuedCodes:
-    """Codes for the active people of ``unit``'s subtree, valid ``days`` days. The
-    caller must manage the unit; with ``exam_id`` the exam must be in scope and only its
-    enrolled people get a code (bound to that exam)."""
+    """Codes for the active people of ``unit``'s subtree who sit exam ``exam_id``,
+    valid ``days`` days and bound to that exam. The caller must manage the unit and see
+    the exam; people holding a staff role (unit admin, analyst, admin) never get one."""
     require_unit(scope, unit, manage=True)
     if not isinstance(days, int) or not 1 <= days <= MAX_VALID_DAYS:
         raise InvalidInput(f"有效天数应在 1 到 {MAX_VALID_DAYS} 之间。")
-    people = people_of_unit(session, unit)
-    if exam_id is not None:
-        exam = get_visible_exam(session, exam_id, scope)
-        enrolled = enrolled_person_ids(session, exam)
-        people = [p for p in people if p.id in enrolled]
+    if exam_id is None:
+        raise InvalidInput("考试码只能针对一场考试发放：请选择考试。")
+    exam = get_visible_exam(session, exam_id, scope)
+    enrolled = enrolled_person_ids(session, exam)
+    people = [p for p in people_of_unit(session, unit) if p.id in enrolled]
+    staff = _staff_person_ids(session, [p.id for p in people])
+    people = [p for p in people if p.id not in staff]
     valid_for = dt.timedelta(days=days)
     issued = issue_codes(
         session, people, now=now, exam_id=exam_id, valid_for=valid_for, actor=actor

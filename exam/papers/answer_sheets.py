@@ -17,17 +17,28 @@ from dataclasses import dataclass
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
+from core.accounts.scope import CONSOLE, Scope
 from core.audit import Actor, record
-from core.errors import InvalidInput
+from core.errors import Conflict, InvalidInput
 from core.excel import read_tables
 from core.org.models import Person
 from exam.keys import key_in_force
-from exam.models import Answer, Attempt, AttemptStatus, Exam, Paper, PaperItem, Participant
+from exam.models import (
+    Answer,
+    Attempt,
+    AttemptStatus,
+    Exam,
+    ExamMode,
+    Paper,
+    PaperItem,
+    Participant,
+)
 from exam.runner.marking import score_attempt
 from question_bank import kinds
 from question_bank.models import QuestionVersion
 
 MAX_QUESTIONS = 300
+ONLINE_REFUSED = "在线考试由考生本人作答，不能导入答题卡；只有线下考试和集中测试可以导入。"
 
 
 def parse_response(qtype: str, raw: object, *, option_count: int, blanks: int) -> object:
@@ -73,7 +84,7 @@ class _ExamLookups:
     items_by_paper: dict[int, list]
 
 
-def _lookups(session: Session, exam: Exam, numbers: list) -> _ExamLookups:
+def _lookups(session: Session, exam: Exam, numbers: list, scope: Scope) -> _ExamLookups:
     people = {
         p.person_no: p
         for p in session.scalars(
@@ -82,7 +93,11 @@ def _lookups(session: Session, exam: Exam, numbers: list) -> _ExamLookups:
     }
     participants = {
         p.person_id: p
-        for p in session.scalars(select(Participant).where(Participant.exam_id == exam.id))
+        for p in session.scalars(
+            select(Participant).where(
+                Participant.exam_id == exam.id, scope.unit_filter(Participant.unit_id)
+            )
+        )
     }
     papers = {
         p.person_id: p for p in session.scalars(select(Paper).where(Paper.exam_id == exam.id))
@@ -122,7 +137,7 @@ def _person_problems(
         first = seen[number]
         problems.append(f"人员编号“{number}”重复（首次出现在“{first[0]}”第 {first[1]} 行）")
     elif person.id not in look.participants:
-        problems.append(f"{person.name}（{number}）不是本场考试的考生")
+        problems.append(f"{person.name}（{number}）不是本场考试的考生（或不在您的管理范围内）")
     elif person.id not in look.papers:
         problems.append(f"{person.name}（{number}）还没有试卷")
     elif person.id in look.attempted:
@@ -242,17 +257,23 @@ def import_answer_sheets(
     filename: str,
     *,
     now: dt.datetime,
+    scope: Scope = CONSOLE,
     actor: Actor | None = None,
     dry_run: bool = False,
     skip_invalid: bool = False,
 ) -> dict:
     """Import offline answer sheets: one attempt per row, scored by
-    ``exam.runner.marking.score_attempt`` exactly like an online submission."""
+    ``exam.runner.marking.score_attempt`` exactly like an online submission.
+
+    Only into offline and centralized exams (an online exam's candidates sit it
+    themselves), and only for participants enrolled for a unit in ``scope``."""
+    if exam.mode == ExamMode.online.value:
+        raise Conflict(ONLINE_REFUSED)
     sheets = read_tables(content, _aliases(), required=("person_no",), filename=filename)
     if not sheets:
         raise InvalidInput("找不到答题卡表头：需要“人员编号”列和题号列（1、2、3……）。")
     numbers = [row.values.get("person_no") for s in sheets for row in s.rows]
-    issues, valid, total_rows = _check_sheets(sheets, _lookups(session, exam, numbers))
+    issues, valid, total_rows = _check_sheets(sheets, _lookups(session, exam, numbers, scope))
     report = {
         "rows": total_rows,
         "valid": len(valid),

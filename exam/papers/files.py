@@ -25,6 +25,8 @@ _KV_KEYS = {
     "目标平均难度": "target_difficulty",
     "难度容差": "difficulty_tolerance",
     "必考知识点": "required_knowledge_points",
+    "仅用仅限考试试题": "reserved_only",
+    "仅限考试": "reserved_only",
 }
 _SECTION_ALIASES = {
     "type": ("题型",),

@@ -300,6 +300,22 @@ def _parse_marks(data: Mapping, parsed: list[dict], errors: _Errors) -> tuple:
     return total_points, pass_mark, target, tolerance
 
 
+_TRUE = {"true", "yes", "1", "是", "仅限考试"}
+_FALSE = {"", "false", "no", "0", "否"}
+
+
+def _reserved_only(raw, errors: _Errors) -> bool:
+    """``reserved_only``: draw only questions reserved for exams (仅限考试)."""
+    if raw is None or isinstance(raw, bool):
+        return bool(raw)
+    text = str(raw).strip().lower()
+    if text in _TRUE:
+        return True
+    if text not in _FALSE:
+        errors.add(f"reserved_only（仅用仅限考试的试题）应为 true 或 false，而不是“{raw}”。")
+    return False
+
+
 def _required_points(raw) -> tuple[str, ...]:
     kps_raw = raw or []
     if isinstance(kps_raw, str):
@@ -415,6 +431,7 @@ def parse_blueprint(
         difficulty_shares=difficulty_shares,
         difficulty_bands=bands or dict(DEFAULT_BANDS),
         required_knowledge_points=_required_points(data.get("required_knowledge_points")),
+        reserved_only=_reserved_only(data.get("reserved_only"), errors),
     )
     if not errors and target is not None and tolerance is not None and sections:
         lo, hi = spec.difficulty_range()

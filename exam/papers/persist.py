@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable, Sequence
 from sqlalchemy import delete, exists, func, insert, select
 from sqlalchemy.orm import Session
 
+from core.accounts.scope import CONSOLE, Scope
 from core.audit import Actor, record
 from core.errors import Conflict, InvalidInput, NotFound
 from exam.models import (
@@ -83,15 +84,19 @@ def _to_items(session: Session, rows, tier: str | None) -> list[PoolItem]:
     ]
 
 
-def load_pool(session: Session, tier: str = "all") -> list[PoolItem]:
-    """Current versions of active questions suited to ``tier`` (or to all tiers)."""
+def load_pool(
+    session: Session, tier: str = "all", *, reserved_only: bool = False
+) -> list[PoolItem]:
+    """Current versions of active questions suited to ``tier`` (or to all tiers);
+    ``reserved_only``: only questions reserved for exams (仅限考试)."""
+    questions = select(Question.id).where(Question.status == QuestionStatus.active.value)
+    if reserved_only:
+        questions = questions.where(Question.reserved.is_(True))
     rows = session.execute(
         _pool_query(
             [
                 QuestionVersion.is_current.is_(True),
-                QuestionVersion.question_id.in_(
-                    select(Question.id).where(Question.status == QuestionStatus.active.value)
-                ),
+                QuestionVersion.question_id.in_(questions),
             ]
         )
     ).all()
@@ -168,7 +173,7 @@ def check_pool(
         person_ids = list(person_ids or range(1, 101))
     spec = spec_of(bp_row)
     names = source_names(session)
-    pool = load_pool(session, spec.tier)
+    pool = load_pool(session, spec.tier, reserved_only=spec.reserved_only)
     related = load_related(session, pool)
     plan = prepare(pool, spec, strict=False, related=related)
     report: dict = {
@@ -356,7 +361,7 @@ def generate_papers(
     if not missing:
         return report
     spec = spec_of(bp_row)
-    pool = load_pool(session, spec.tier)
+    pool = load_pool(session, spec.tier, reserved_only=spec.reserved_only)
     try:
         plan = prepare(pool, spec, related=load_related(session, pool))
     except PoolShortage as exc:
@@ -477,15 +482,29 @@ def paper_for(session: Session, exam: Exam, person_id: int) -> Paper:
     return paper
 
 
-def paper_counts(session: Session, exam: Exam) -> dict:
+def paper_counts(session: Session, exam: Exam, scope: Scope = CONSOLE) -> dict:
+    """Participants, papers and attempts of ``exam``, counting only the people enrolled
+    for a unit in ``scope``."""
+    in_scope = scope.unit_filter(Participant.unit_id)
     return {
         "participants": session.scalar(
-            select(func.count()).select_from(Participant).where(Participant.exam_id == exam.id)
+            select(func.count())
+            .select_from(Participant)
+            .where(Participant.exam_id == exam.id, in_scope)
         ),
         "papers": session.scalar(
-            select(func.count()).select_from(Paper).where(Paper.exam_id == exam.id)
+            select(func.count())
+            .select_from(Paper)
+            .join(
+                Participant,
+                (Participant.exam_id == Paper.exam_id)
+                & (Participant.person_id == Paper.person_id),
+            )
+            .where(Paper.exam_id == exam.id, in_scope)
         ),
         "attempts": session.scalar(
-            select(func.count()).select_from(Attempt).where(Attempt.exam_id == exam.id)
+            select(func.count())
+            .select_from(Attempt)
+            .where(Attempt.exam_id == exam.id, scope.unit_filter(Attempt.unit_id))
         ),
     }

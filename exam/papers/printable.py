@@ -4,16 +4,20 @@ sheets come back through ``exam.papers.answer_sheets``)."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.accounts.scope import CONSOLE, Scope
+from core.audit import Actor, record
+from core.errors import Conflict
 from core.excel import SheetSpec
 from core.org.models import OrgUnit, Person
 from exam.keys import key_in_force
-from exam.models import Exam, Paper, PaperItem, Participant
+from exam.models import Exam, ExamMode, ExamStatus, Paper, PaperItem, Participant
 from question_bank import kinds
 from question_bank.kinds.base import ItemKey
 from question_bank.models import Question, QuestionVersion
@@ -64,9 +68,14 @@ class PrintablePaper:
 
 
 def _paper_rows(
-    session: Session, exam: Exam, person_ids: Sequence[int] | None, unit: OrgUnit | None
+    session: Session,
+    exam: Exam,
+    person_ids: Sequence[int] | None,
+    unit: OrgUnit | None,
+    scope: Scope,
 ) -> list:
-    """(paper, person, unit name) of the selected participants, by unit and number."""
+    """(paper, person, unit name) of the selected participants in ``scope``, by unit
+    and number."""
     query = (
         select(Paper, Person, OrgUnit.name)
         .join(Person, Person.id == Paper.person_id)
@@ -75,7 +84,7 @@ def _paper_rows(
             (Participant.exam_id == Paper.exam_id) & (Participant.person_id == Paper.person_id),
         )
         .join(OrgUnit, OrgUnit.id == Participant.unit_id)
-        .where(Paper.exam_id == exam.id)
+        .where(Paper.exam_id == exam.id, scope.unit_filter(Participant.unit_id))
         .order_by(OrgUnit.path, Person.person_no)
     )
     if person_ids is not None:
@@ -142,10 +151,12 @@ def printable_papers(
     *,
     person_ids: Sequence[int] | None = None,
     unit: OrgUnit | None = None,
+    scope: Scope = CONSOLE,
 ) -> list[PrintablePaper]:
     """Papers ready to print (displayed keys, answer key included), ordered by unit
-    and person number. ``unit`` selects the participants enrolled for its subtree."""
-    rows = _paper_rows(session, exam, person_ids, unit)
+    and person number. ``unit`` selects the participants enrolled for its subtree;
+    only participants enrolled for a unit in ``scope`` are ever included."""
+    rows = _paper_rows(session, exam, person_ids, unit, scope)
     if not rows:
         return []
     items = _paper_items(session, [p.id for p, _, _ in rows])
@@ -231,3 +242,52 @@ def export_sheets(papers: Sequence[PrintablePaper]) -> list[SheetSpec]:
             widths=[12, 10] + [6] * width,
         ),
     ]
+
+
+KEY_WHILE_OPEN = "在线考试进行中，不能打印或导出答案；请在考试关闭后再操作。"
+
+
+def keys_locked(exam: Exam, now: dt.datetime) -> bool:
+    """Whether the keys of ``exam`` must stay hidden: an online exam that is open and
+    whose window has not closed (candidates could be answering these very papers)."""
+    return (
+        exam.mode == ExamMode.online.value
+        and exam.status == ExamStatus.open.value
+        and now < exam.closes_at
+    )
+
+
+def papers_for_output(
+    session: Session,
+    exam: Exam,
+    *,
+    output: str,
+    key: bool,
+    scope: Scope,
+    actor: Actor | None,
+    now: dt.datetime,
+    person_ids: Sequence[int] | None = None,
+    unit: OrgUnit | None = None,
+) -> list[PrintablePaper]:
+    """The papers to print or export (``output``: ``"print"`` or ``"export"``), limited
+    to ``scope``. An output with the key (the Excel export always carries it) of an
+    online exam is refused while the exam is open (``keys_locked``). Every output is
+    audited (who, which exam, how many papers, with or without the key)."""
+    if key and keys_locked(exam, now):
+        raise Conflict(KEY_WHILE_OPEN)
+    papers = printable_papers(session, exam, person_ids=person_ids, unit=unit, scope=scope)
+    record(
+        session,
+        actor,
+        f"papers.{output}",
+        "exam",
+        exam.id,
+        after={
+            "papers": len(papers),
+            "key": key,
+            "unit": unit.code if unit is not None else None,
+            "person_nos": [p.person_no for p in papers][:50],
+        },
+        at=now,
+    )
+    return papers

@@ -54,7 +54,7 @@ def rebuild_paper(session: Session, paper: Paper) -> dict:
         # the pairs that run kept apart (none for runs before relations were stored)
         related = gen.related_pairs or []
     else:  # papers written by other means: best effort against today's pool
-        pool = load_pool(session, spec.tier)
+        pool = load_pool(session, spec.tier, reserved_only=spec.reserved_only)
         seed = exam.seed
         related = load_related(session, pool)
     plan = prepare(pool, spec, related=related)

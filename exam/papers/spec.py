@@ -92,6 +92,8 @@ class BlueprintSpec:
         default_factory=lambda: dict(DEFAULT_BANDS)
     )
     required_knowledge_points: tuple[str, ...] = ()
+    #: draw only questions reserved for exams (仅限考试), never seen in practice
+    reserved_only: bool = False
 
     @property
     def question_count(self) -> int:
@@ -126,6 +128,8 @@ class BlueprintSpec:
             "difficulty_shares": dict(self.difficulty_shares) if self.difficulty_shares else None,
             "difficulty_bands": {k: list(v) for k, v in self.difficulty_bands.items()},
             "required_knowledge_points": list(self.required_knowledge_points),
+            # only when set: blueprints stored before the option read the same
+            **({"reserved_only": True} if self.reserved_only else {}),
         }
 
 
@@ -167,6 +171,7 @@ def spec_from_json(
         difficulty_shares=spec.get("difficulty_shares"),
         difficulty_bands=bands or dict(DEFAULT_BANDS),
         required_knowledge_points=tuple(spec.get("required_knowledge_points") or ()),
+        reserved_only=bool(spec.get("reserved_only")),
     )
 
 
@@ -197,6 +202,7 @@ def editable_dict(spec: BlueprintSpec) -> dict:
         "difficulty_shares": dict(spec.difficulty_shares) if spec.difficulty_shares else None,
         "difficulty_bands": {k: list(v) for k, v in spec.difficulty_bands.items()},
         "required_knowledge_points": list(spec.required_knowledge_points),
+        **({"reserved_only": True} if spec.reserved_only else {}),
         "sections": sections,
     }
 

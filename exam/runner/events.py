@@ -41,10 +41,10 @@ def record_event(
     user_agent: str | None,
 ) -> dict:
     """Store an integrity event as evidence; it never changes a score."""
+    attempt = get_owned_attempt(session, attempt_id, person_id)  # whose, before what
     kind = body.get("kind") if isinstance(body, dict) else None
     if kind not in PAGE_KINDS and kind not in IGNORED_KINDS:
         raise InvalidInput("未知的事件类型。", details={"allowed": sorted(PAGE_KINDS)})
-    attempt = get_owned_attempt(session, attempt_id, person_id)
     if attempt.status != IN_PROGRESS:
         raise Conflict("该作答已结束。")
     if kind in IGNORED_KINDS:

@@ -6,6 +6,11 @@ attempt is left to take: keys never help a later attempt); ``after_close`` (once
 window closes or the exam is closed early); ``manual`` (when an admin releases it).
 An admin's 公布答案 (``Exam.review_released_at``) opens the review at once under any
 policy. Until then nothing of the key leaves the server.
+
+A question that also sits on a paper of another exam still being sat (open and before
+its close, or with an attempt in progress) is reviewed without its key, explanation,
+citations or marks (``withheld``) until that exam is over: one exam's review must not
+hand out the key of another's live paper.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from sqlalchemy import and_, select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from core.errors import PermissionDenied
@@ -24,13 +29,15 @@ from exam.models import (
     Answer,
     Attempt,
     Blueprint,
+    Exam,
     ExamStatus,
+    Paper,
     PaperItem,
     ResultPolicy,
     ReviewPolicy,
     SubmittedBy,
 )
-from exam.runner.helpers import SUBMITTED, displayed_options, iso, item_key
+from exam.runner.helpers import IN_PROGRESS, SUBMITTED, displayed_options, iso, item_key
 from exam.scoring import kind_of
 from question_bank import kinds
 from question_bank.models import Article, Citation, LawRevision, LawSource, QuestionVersion
@@ -243,14 +250,19 @@ def review_payload(
         for a in session.scalars(select(Answer).where(Answer.attempt_id == attempt.id))
     }
     rows = session.execute(
-        select(PaperItem, key_in_force())
+        select(PaperItem, key_in_force(), QuestionVersion.question_id)
         .join(QuestionVersion, QuestionVersion.id == PaperItem.question_version_id)
         .where(PaperItem.paper_id == attempt.paper_id)
         .order_by(PaperItem.position)
     ).all()
+    live = questions_in_live_exams(
+        session, {r.question_id for r in rows}, now, except_exam_id=attempt.exam_id
+    )
     questions = [
-        _reviewed_item(session, item, answer_key, answers.get(item.id), spec)
-        for item, answer_key in rows
+        _withheld_item(item, answers.get(item.id))
+        if question_id in live
+        else _reviewed_item(session, item, answer_key, answers.get(item.id), spec)
+        for item, answer_key, question_id in rows
     ]
     # a question whose key is held back (``withheld``) is neither right nor wrong here
     wrong = [q for q in questions if not q["is_correct"] and not q.get("withheld")]
@@ -260,6 +272,64 @@ def review_payload(
         "wrong": len(wrong),
         "only_wrong": only_wrong,
         "questions": wrong if only_wrong else questions,
+        "withheld": sum(1 for q in questions if q.get("withheld")),
+    }
+
+
+WITHHELD_NOTE = "本题正在其他考试中使用，答案与解析将在该考试结束后公布。"
+
+
+def questions_in_live_exams(
+    session: Session, question_ids: set[int], now: dt.datetime, *, except_exam_id: int
+) -> set[int]:
+    """Those of ``question_ids`` on a paper of another exam still being sat: open and
+    before its close, or with an attempt in progress (extra time, a late window)."""
+    if not question_ids:
+        return set()
+    in_progress = (
+        select(Attempt.id).where(Attempt.exam_id == Exam.id, Attempt.status == IN_PROGRESS).exists()
+    )
+    live = or_(
+        (Exam.status == ExamStatus.open.value) & (Exam.closes_at > now),
+        in_progress,
+    )
+    return set(
+        session.scalars(
+            select(QuestionVersion.question_id)
+            .join(PaperItem, PaperItem.question_version_id == QuestionVersion.id)
+            .join(Paper, Paper.id == PaperItem.paper_id)
+            .join(Exam, Exam.id == Paper.exam_id)
+            .where(
+                QuestionVersion.question_id.in_(sorted(question_ids)),
+                Exam.id != except_exam_id,
+                live,
+            )
+            .distinct()
+        )
+    )
+
+
+def _withheld_item(item: PaperItem, ans) -> dict:
+    """A reviewed item without anything that gives its key away."""
+    v = item.question_version
+    return {
+        "id": item.id,
+        "number": item.position,
+        "type": v.type,
+        "type_label": kind_of(v.type).question_label,
+        "stem": v.stem,
+        "options": displayed_options(v.options, item.option_order)
+        if kind_of(v.type).has_options
+        else [],
+        "response": ans.response if ans else None,
+        "key": None,
+        "marks": None,
+        "points": item.points,
+        "is_correct": None,
+        "explanation": None,
+        "citations": [],
+        "withheld": True,
+        "note": WITHHELD_NOTE,
     }
 
 

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from core.accounts.services import ensure_account, grant_role, set_password
 from core.audit import SYSTEM
 from core.config import PROJECT_ROOT
+from core.errors import DomainError
 from core.org.models import OrgUnit, Person, Rank
 from core.org.services import create_unit
 
@@ -166,6 +167,15 @@ def _load_logins(session: Session, units: dict[str, OrgUnit]) -> None:
         set_password(session, account, DEMO_PASSWORD)
 
 
+#: the staff logins of the demo
+DEMO_STAFF = ("A0001", "A0002", "A0003")
+
+
+def demo_person_nos() -> list[str]:
+    """Person numbers of every demo login (staff and candidates)."""
+    return sorted({*DEMO_STAFF, *(login.person_no for login in DEMO_LOGINS)})
+
+
 def demo_logins(session: Session) -> list[dict]:
     out = []
     for login in DEMO_LOGINS:
@@ -262,3 +272,81 @@ def load_all(session: Session, *, now: dt.datetime) -> dict:
     generate_papers(session, exam, now=now, actor=SYSTEM)
     windows.open_exam(session, exam, scope=CONSOLE, actor=SYSTEM, now=now)
     return summary(session)
+
+
+# ---------------------------------------------------------------- practice history
+
+#: days of practice history the demo simulates, ending today
+PRACTICE_DAYS = 28
+
+
+def simulate_practice(
+    session: Session, exam_id: int, *, seed: int, now: dt.datetime, extra_people: int = 40
+) -> dict:
+    """Practice history for the demo, through the real study services: the people who
+    sat ``exam_id`` and ``extra_people`` more practise over the last ``PRACTICE_DAYS``
+    days (每日一练 and sessions by law source). Simulated, and said so: whether and how
+    much a person practises rises with the ability their exam score shows, and each
+    answer is right with the one-parameter IRT probability of ``analysis.simulate``.
+    So the analysts' study-versus-results view has an association to show; it is not
+    evidence of one."""
+    import math
+
+    from analysis.simulate import item_difficulty, p_correct
+    from exam.models import Attempt, AttemptStatus
+    from question_bank import kinds
+    from question_bank.models import QuestionVersion
+    from study import practice
+
+    rng = random.Random(seed)
+    sat = session.execute(
+        select(Attempt.person_id, Attempt.score, Attempt.max_score).where(
+            Attempt.exam_id == exam_id, Attempt.status == AttemptStatus.submitted.value
+        )
+    ).all()
+    abilities: dict[int, float] = {}
+    for pid, score, max_score in sat:
+        share = min(0.98, max(0.02, (score or 0) / max_score)) if max_score else 0.5
+        abilities[pid] = math.log(share / (1 - share))
+    others = session.scalars(
+        select(Person.id)
+        .where(Person.is_active.is_(True), Person.id.not_in(list(abilities) or [0]))
+        .order_by(Person.id)
+    ).all()
+    for pid in rng.sample(list(others), min(extra_people, len(others))):
+        abilities[pid] = rng.gauss(0.6, 1.0)
+    sources = [s["code"] for s in practice.choices(session)["sources"]]
+    answers = sessions = 0
+    for pid in sorted(abilities):
+        ability = abilities[pid]
+        if rng.random() > 1 / (1 + math.exp(-(ability - 0.3))):
+            continue  # does not practise
+        days = sorted(
+            rng.sample(range(PRACTICE_DAYS), max(1, int(rng.random() * (3 + 4 * ability))))
+        )
+        for day in days:
+            moment = now - dt.timedelta(days=PRACTICE_DAYS - day, hours=rng.randint(0, 8))
+            source = rng.choice(sources) if sources and rng.random() < 0.3 else None
+            request = practice.PracticeRequest(
+                mode="new" if source else "daily", source=source, size=10
+            )
+            try:
+                row = practice.start_session(
+                    session, pid, request, now=moment, seed=rng.randrange(2**31)
+                )
+            except DomainError:
+                continue
+            sessions += 1
+            for qid, vid in zip(row.question_ids, row.version_ids, strict=True):
+                version = session.get(QuestionVersion, vid)
+                correct = rng.random() < p_correct(
+                    ability + 0.5, item_difficulty(version.difficulty)
+                )
+                keys = [o["key"] for o in version.options or []]
+                response = kinds.get(version.type).simulated_response(
+                    version.answer, keys, correct, rng
+                )
+                moment += dt.timedelta(seconds=rng.randint(15, 90))
+                practice.answer(session, pid, row.id, qid, {"answer": response}, now=moment)
+                answers += 1
+    return {"practice_sessions": sessions, "practice_answers": answers}

@@ -20,9 +20,17 @@ _env = jinja2.Environment(
 _env.globals["question_kinds"] = kinds.KINDS
 
 
-def render_papers(title: str, items, *, key: bool, back_url: str | None = None) -> str:
+def render_papers(
+    title: str,
+    items,
+    *,
+    key: bool,
+    back_url: str | None = None,
+    script_url: str | None = None,
+) -> str:
     """One paper per candidate, the candidate's name and number repeated at the top of
-    every page; ``key=True`` prints the answers and explanations."""
+    every page; ``key=True`` prints the answers and explanations. ``script_url``: the
+    site's script (served pages: its print button; no inline script)."""
     return _env.get_template("print.html").render(
-        title=title, papers=items, key=key, back_url=back_url
+        title=title, papers=items, key=key, back_url=back_url, script_url=script_url
     )

@@ -10,6 +10,7 @@ import core.audit  # noqa: F401
 import core.org.models  # noqa: F401
 import exam.models  # noqa: F401
 import question_bank.models  # noqa: F401
+import study.models  # noqa: F401
 from core.db import Base
 
 metadata = Base.metadata

@@ -311,16 +311,29 @@ def charts_cmd(ctx: AppContext, exam_ref: str, out_dir: str) -> None:
 @click.argument("exam_ref", metavar="EXAM")
 @click.option("--people", type=int, required=True, help="模拟作答人数")
 @click.option("--seed", type=int, default=610, show_default=True)
+@click.option(
+    "--practice/--no-practice",
+    default=True,
+    show_default=True,
+    help="同时模拟近 28 天的练习记录（学习模式）",
+)
 @pass_ctx
-def simulate_cmd(ctx: AppContext, exam_ref: str, people: int, seed: int) -> None:
-    """按简单能力模型（IRT）模拟一批考生作答并评分。"""
+def simulate_cmd(ctx: AppContext, exam_ref: str, people: int, seed: int, practice: bool) -> None:
+    """按简单能力模型（IRT）模拟一批考生作答并评分，并模拟练习记录。"""
     from analysis.simulate import simulate
     from exam.papers.persist import get_exam
+    from jifa.app.demo import simulate_practice
 
     with ctx.transaction() as session:
         exam = get_exam(session, exam_ref)
         result = simulate(session, exam, people=people, seed=seed, now=utcnow())
+        studied = simulate_practice(session, exam.id, seed=seed, now=utcnow()) if practice else None
     click.echo(f"已模拟 {result['attempts']} 份作答（考试 {result['exam_id']}）。")
+    if studied:
+        click.echo(
+            f"已模拟练习记录：{studied['practice_sessions']} 次练习，"
+            f"{studied['practice_answers']} 道题（近 28 天）。"
+        )
 
 
 def register(main: click.Group) -> None:

@@ -162,6 +162,38 @@ def bank_export(ctx: AppContext, file: Path, status: str | None) -> None:
     click.echo(f"已导出 {n} 道试题到 {file}")
 
 
+def _set_reserved(ctx: AppContext, codes: tuple[str, ...], reserved: bool, as_json: bool) -> None:
+    from question_bank.services import set_reserved
+
+    with ctx.transaction() as session:
+        changed = set_reserved(session, list(codes), reserved, actor=ctx.actor)
+    if as_json:
+        echo_json({"reserved": reserved, "changed": changed})
+        return
+    what = "设为仅限考试" if reserved else "取消仅限考试"
+    click.echo(
+        f"已{what} {len(changed)} 道" + (f"：{'、'.join(changed)}" if changed else "（均无变化）")
+    )
+
+
+@bank_group.command("reserve")
+@click.argument("codes", nargs=-1, required=True, metavar="CODE...")
+@click.option("--json", "as_json", is_flag=True, help="Print the codes changed as JSON.")
+@pass_ctx
+def bank_reserve(ctx: AppContext, codes: tuple[str, ...], as_json: bool) -> None:
+    """Reserve questions for exams (仅限考试): never in practice or the law reader."""
+    _set_reserved(ctx, codes, True, as_json)
+
+
+@bank_group.command("unreserve")
+@click.argument("codes", nargs=-1, required=True, metavar="CODE...")
+@click.option("--json", "as_json", is_flag=True, help="Print the codes changed as JSON.")
+@pass_ctx
+def bank_unreserve(ctx: AppContext, codes: tuple[str, ...], as_json: bool) -> None:
+    """Release reserved questions back to practice."""
+    _set_reserved(ctx, codes, False, as_json)
+
+
 @bank_group.command("stats")
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
 @pass_ctx

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from core.audit import CONSOLE, Actor
 from core.config import load_config
-from core.db import make_engine, make_session_factory
+from core.db import lazy_writes, make_engine, make_session_factory
 from core.errors import DomainError
 
 
@@ -31,7 +31,10 @@ class AppContext:
     @property
     def factory(self) -> sessionmaker[Session]:
         if self._factory is None:
-            self._factory = make_session_factory(make_engine(str(self.config["DATABASE_URL"])))
+            # a command's reads (a report, a file being parsed) take no SQLite write lock:
+            # only its writes do, so it never holds up the candidates' saves
+            engine = lazy_writes(make_engine(str(self.config["DATABASE_URL"])))
+            self._factory = make_session_factory(engine)
         return self._factory
 
     @contextmanager

@@ -18,7 +18,13 @@ def demo_group() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print logins and the demo exam id as JSON.")
 @pass_ctx
 def load_cmd(ctx: AppContext, if_empty: bool, as_json: bool) -> None:
-    """Load the demo data into the database."""
+    """Load the demo data into the database (refused in production)."""
+    from jifa.app.safety import is_production
+
+    if is_production(ctx.config):
+        raise click.ClickException(
+            "生产环境（JIFA_ENV=production）不能载入演示数据：演示账号的密码是公开的。"
+        )
     with ctx.transaction() as session:
         loaded = demo.is_loaded(session)
         if loaded and not if_empty:

@@ -82,17 +82,33 @@ def user_group() -> None:
 @pass_ctx
 def passwd_cmd(ctx: AppContext, person_no: str, must_change: bool) -> None:
     """Set a password read from standard input (console recovery)."""
-    stream = sys.stdin
-    if stream.isatty():
-        password = click.prompt("新密码", hide_input=True, confirmation_prompt=True)
-    else:
-        password = stream.readline().rstrip("\r\n")
+    password = _read_password()
     with ctx.transaction() as session:
         person = accounts.person_by_no(session, person_no)
         accounts.reset_password(
             session, person, password, must_change=must_change, actor=ctx.actor, now=utcnow()
         )
     click.echo(f"已为 {person_no} 设置新密码（其他设备上的登录已失效）。")
+
+
+@user_group.command("create-admin")
+@click.argument("person_no")
+@pass_ctx
+def create_admin_cmd(ctx: AppContext, person_no: str) -> None:
+    """Create an administrator (the first one of a production installation): the person
+    from the roster (``jifa org import``), the password from standard input."""
+    password = _read_password()
+    with ctx.transaction() as session:
+        person = accounts.person_by_no(session, person_no)
+        roles.create_admin(session, person, password, actor=ctx.actor, now=utcnow())
+    click.echo(f"已将 {person_no} 设为系统管理员（密码已设置，其他设备上的登录已失效）。")
+
+
+def _read_password() -> str:
+    stream = sys.stdin
+    if stream.isatty():
+        return click.prompt("新密码", hide_input=True, confirmation_prompt=True)
+    return stream.readline().rstrip("\r\n")
 
 
 def _person_and_unit(session, person_no: str, unit_code: str | None):

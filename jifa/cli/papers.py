@@ -248,13 +248,17 @@ def _unit(session, code: str | None):
 @pass_ctx
 def exam_print(app, exam: str, unit_code: str | None, out_dir: Path, key: bool) -> None:
     """Write printable HTML papers (and the answer key) into a directory."""
+    from core.accounts.scope import CONSOLE
     from exam.papers.persist import get_exam
-    from exam.papers.printable import printable_papers
+    from exam.papers.printable import papers_for_output
     from jifa.app.printing import render_papers
 
     with app.transaction() as session:
         ex = get_exam(session, exam)
-        papers = printable_papers(session, ex, unit=_unit(session, unit_code))
+        papers = papers_for_output(
+            session, ex, output="print", key=key, scope=CONSOLE, actor=app.actor,
+            now=utcnow(), unit=_unit(session, unit_code),
+        )  # fmt: skip
         title = ex.title
     if not papers:
         raise click.ClickException("没有可打印的试卷（请先生成试卷，或检查单位代码）。")
@@ -274,13 +278,17 @@ def exam_print(app, exam: str, unit_code: str | None, out_dir: Path, key: bool) 
 @pass_ctx
 def exam_export(app, exam: str, out_file: Path, unit_code: str | None) -> None:
     """Export papers, keys and a blank answer sheet to Excel."""
+    from core.accounts.scope import CONSOLE
     from core.excel import write_workbook
     from exam.papers.persist import get_exam
-    from exam.papers.printable import export_sheets, printable_papers
+    from exam.papers.printable import export_sheets, papers_for_output
 
     with app.transaction() as session:
         ex = get_exam(session, exam)
-        papers = printable_papers(session, ex, unit=_unit(session, unit_code))
+        papers = papers_for_output(
+            session, ex, output="export", key=True, scope=CONSOLE, actor=app.actor,
+            now=utcnow(), unit=_unit(session, unit_code),
+        )  # fmt: skip
     write_workbook(out_file, export_sheets(papers))
     click.echo(f"已导出 {len(papers)} 份试卷及答案：{out_file}")
 

@@ -5,7 +5,8 @@ render or return JSON. The transaction is committed in exactly one place
 What the server runs is one WSGI stack: ``jifa.web.edge.Edge`` (security headers and
 the access log, for every response) around a dispatcher that sends
 ``/api/v1/autosave/...`` to the lean autosave app (``jifa.web.runner.autosave``) and
-everything else to Flask. ``JIFA_FAST_AUTOSAVE=0`` leaves the lean app unmounted: the
+everything else to Flask, with WhiteNoise in front serving ``/static/`` (hashed,
+precompressed files: ``jifa.web.assets``). ``JIFA_FAST_AUTOSAVE=0`` leaves the lean app unmounted: the
 paper page then saves through the Flask API route.
 """
 
@@ -23,6 +24,9 @@ csrf = CSRFProtect()
 
 def create_app(config: dict | None = None) -> Flask:
     settings = load_config(config)
+    from jifa.app.safety import check_environment
+
+    check_environment(settings)  # production: no default or generated secret key
     app = Flask(__name__, instance_path=str(settings["INSTANCE_PATH"]))
     app.config.update(settings)
     app.config.update(
@@ -39,9 +43,13 @@ def create_app(config: dict | None = None) -> Flask:
         JSON_AS_ASCII=False,
     )
     app.json.ensure_ascii = False
+    from jifa.web.converters import BoundedIntegerConverter
 
-    from jifa.web import database, errors
+    app.url_map.converters["int"] = BoundedIntegerConverter
 
+    from jifa.web import assets, database, errors
+
+    assets.init_app(app)
     database.init_app(app)
     csrf.init_app(app)
     errors.init_app(app)
@@ -58,8 +66,9 @@ def create_app(config: dict | None = None) -> Flask:
     from jifa.web.main import views as main
     from jifa.web.papers import views as papers
     from jifa.web.runner import views as runner
+    from jifa.web.study import views as study
 
-    for module in (main, auth, bank, papers, runner, admin, analysis):
+    for module in (main, auth, bank, papers, runner, study, admin, analysis):
         app.register_blueprint(module.bp)
         if hasattr(module, "api"):
             app.register_blueprint(module.api)
@@ -73,22 +82,28 @@ def create_app(config: dict | None = None) -> Flask:
 def _stack(app: Flask) -> None:
     from werkzeug.middleware.dispatcher import DispatcherMiddleware
 
+    from jifa.web import assets
     from jifa.web.edge import Edge
     from jifa.web.runner.autosave import MOUNT, AutosaveApp, AutosaveTokens
 
     inner = app.wsgi_app
     bind = app.extensions["jifa_sessions"].kw["bind"]
+    proxies = int(app.config.get("TRUSTED_PROXIES") or 0)
     if app.config["FAST_AUTOSAVE"]:
         tokens = AutosaveTokens(app.secret_key, int(app.permanent_session_lifetime.total_seconds()))
         lean = AutosaveApp(tokens, bind, app.logger)
         app.extensions["jifa_autosave"] = lean
         inner = DispatcherMiddleware(inner, {MOUNT: lean})
-    app.wsgi_app = Edge(_ops(app, inner, bind))  # type: ignore[method-assign]
-    hops = int(app.config["PROXY_HOPS"])
-    if hops:  # the client's address and scheme as the proxy saw them
+    if proxies > 0:
         from werkzeug.middleware.proxy_fix import ProxyFix
 
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
+        # the client's address and scheme from the trusted proxies' X-Forwarded-*
+        # headers, for both apps (throttling, audit, the access log)
+        inner = ProxyFix(inner, x_for=proxies, x_proto=proxies)
+    # /healthz, /readyz, /metrics outside ProxyFix: the metrics allowlist is checked
+    # against the connecting address, never a forwarded one
+    inner = _ops(app, inner, bind)
+    app.wsgi_app = Edge(assets.wrap(app, inner), secure=bool(app.config["SECURE_COOKIES"]))  # type: ignore[method-assign]
 
 
 def _ops(app: Flask, inner, bind):

@@ -30,9 +30,11 @@ WSGIApp = Callable[[dict, Callable[..., Any]], Iterable[bytes]]
 
 
 class Edge:
-    def __init__(self, app: WSGIApp, log: logging.Logger = ACCESS_LOG):
+    def __init__(self, app: WSGIApp, log: logging.Logger = ACCESS_LOG, *, secure: bool = False):
         self.app = app
         self.log = log
+        #: served over HTTPS only (``JIFA_SECURE_COOKIES``): every response gets HSTS
+        self.secure = secure
 
     def __call__(self, environ: dict, start_response: Callable[..., Any]) -> Iterable[bytes]:
         started = time.perf_counter()
@@ -41,7 +43,7 @@ class Edge:
             rid = environ["HTTP_X_REQUEST_ID"] = os.urandom(8).hex()
 
         def start(status: str, headers: list[tuple[str, str]], exc_info=None):
-            headers.extend(response_headers(status, headers))
+            headers.extend(response_headers(status, headers, secure=self.secure))
             headers.append(("X-Request-Id", rid))
             if self.log.isEnabledFor(logging.INFO):
                 self._access(environ, status, headers, started)

@@ -49,8 +49,20 @@ CREDENTIALS_REFUSED = "安全校验失败（CSRF 令牌缺失或无效），请�
 #: a race the services did not foresee (two requests creating the same row)
 INTEGRITY_CONFLICT = "数据已被其他操作修改，请刷新后重试。"
 DATABASE_UNAVAILABLE = "数据库繁忙或暂时不可用，本次操作未保存，请稍后重试。"
-#: seconds a 503 asks the client to wait (``Retry-After``): a database restart takes a few
-RETRY_AFTER_SECONDS = 2
+#: seconds a client should wait after a 503 (the database busy, or away for a restart)
+RETRY_AFTER_UNAVAILABLE = 2
+#: seconds after a 429 without a more precise figure
+RETRY_AFTER_THROTTLED = 60
+
+
+def retry_headers(status: int, seconds: int | None = None) -> list[tuple[str, str]]:
+    """The ``Retry-After`` header every 429 and 503 carries (both WSGI apps), so that
+    clients and proxies back off; nothing for other statuses."""
+    if status == 429:
+        return [("Retry-After", str(max(1, int(seconds or RETRY_AFTER_THROTTLED))))]
+    if status == 503:
+        return [("Retry-After", str(max(1, int(seconds or RETRY_AFTER_UNAVAILABLE))))]
+    return []
 
 
 def error_body(status: int, message: str | None = None, details: object = None) -> dict:

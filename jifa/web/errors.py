@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from flask import Flask, current_app, render_template
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.exc import DBAPIError, DisconnectionError, IntegrityError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, DisconnectionError, IntegrityError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from core.errors import DomainError
@@ -15,9 +15,9 @@ from jifa.web.envelope import (
     DATABASE_UNAVAILABLE,
     INTEGRITY_CONFLICT,
     MESSAGES,
-    RETRY_AFTER_SECONDS,
     encode,
     error_body,
+    retry_headers,
 )
 
 
@@ -26,22 +26,25 @@ def json_reply(body: dict, status: int = 200):
     return current_app.response_class(encode(body), status=status, mimetype="application/json")
 
 
-def error_response(status: int, message: str | None = None, details: object = None):
+def error_response(
+    status: int, message: str | None = None, details: object = None, retry_after: int | None = None
+):
     message = message or MESSAGES.get(status, "出错了。")
-    # a 503 is temporary (a database restarting): tell clients when to try again
-    headers = {"Retry-After": str(RETRY_AFTER_SECONDS)} if status == 503 else {}
     if is_api_request():
         response = json_reply(error_body(status, message, details), status)
-        response.headers.update(headers)
-        return response
-    html = render_template("errors/error.html", status=status, message=message, details=details)
-    return html, status, headers
+    else:
+        html = render_template("errors/error.html", status=status, message=message, details=details)
+        response = current_app.make_response((html, status))
+    response.headers.extend(retry_headers(status, retry_after))
+    return response
 
 
 def init_app(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def _domain(exc: DomainError):
-        return error_response(exc.status, exc.message, exc.details)
+        return error_response(
+            exc.status, exc.message, exc.details, getattr(exc, "retry_after", None)
+        )
 
     @app.errorhandler(CSRFError)
     def _csrf(exc: CSRFError):
@@ -51,6 +54,19 @@ def init_app(app: Flask) -> None:
     def _http(exc: HTTPException):
         status = exc.code or 500
         return error_response(status, MESSAGES.get(status, exc.description))
+
+    @app.errorhandler(RecursionError)
+    def _too_deep(exc: RecursionError):
+        # JSON nested beyond the parser's depth
+        return error_response(400, "请求数据嵌套过深。")
+
+    @app.errorhandler(OverflowError)
+    @app.errorhandler(DataError)
+    def _overflow(exc: Exception):
+        # a number beyond what the database column holds (ids, page numbers): SQLite's
+        # driver raises OverflowError, PostgreSQL a DataError
+        app.logger.info("value out of range: %s", exc)
+        return error_response(400, "请求参数超出范围。")
 
     @app.errorhandler(IntegrityError)
     def _integrity(exc: IntegrityError):

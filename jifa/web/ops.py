@@ -27,7 +27,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from jifa.web.envelope import RETRY_AFTER_SECONDS
+from jifa.web.envelope import retry_headers
 
 ROUTE_KEY = "jifa.route"
 AUTOSAVE_ROUTE = "/api/v1/autosave/attempts/<attempt_id>/answers/<item_id>"
@@ -153,7 +153,7 @@ class Ops:
                     start_response,
                     "503 Service Unavailable",
                     {"ok": False, **state.as_dict()},
-                    [("Retry-After", str(RETRY_AFTER_SECONDS))],
+                    retry_headers(503),
                 )
             if path == "/metrics" and self.metrics is not None and self._allowed(environ):
                 payload, content_type = self.metrics.exposition()

@@ -1,7 +1,7 @@
 """Shared plumbing for the runner benchmarks: a fresh database (temp SQLite file or a
-``jifa_bench`` PostgreSQL database created and dropped here), bulk-inserted candidates
-with pre-generated papers, gunicorn on 127.0.0.1, logins, wrk and a threaded Python
-client. Everything started here is stopped here."""
+``jifa_bench`` PostgreSQL database created and dropped here), candidates with papers
+from the shared seeder (``jifa.app.seed``, as the tests use), gunicorn on 127.0.0.1,
+logins, wrk and a threaded Python client. Everything started here is stopped here."""
 
 from __future__ import annotations
 
@@ -22,14 +22,13 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import insert, select, text  # noqa: E402
-from werkzeug.security import generate_password_hash  # noqa: E402
+from jifa.app.seed import CHOICE, Item, Sitting, seed_sitting  # noqa: E402
 
 PASSWORD = "Bench2026!"
 HOST = "127.0.0.1"
@@ -83,269 +82,56 @@ def fresh_database(kind: str, admin_url: str) -> Iterator[str]:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-@dataclass
-class Seeded:
-    exam_id: int
-    person_nos: list[str]
-    person_ids: list[int]
-    items: dict[int, list[int]] = field(default_factory=dict)  # person_id -> paper item ids
-    attempts: dict[int, int] = field(default_factory=dict)  # person_id -> attempt id
+#: what ``seed`` returns: ids of the exam, the candidates, their paper items and attempts
+Seeded = Sitting
+
+
+def bench_items() -> list[Item]:
+    """The benchmarks' paper: 20 single, 10 multiple, 10 true/false, 10 fill-in, 2 points
+    each (100 points, pass mark 60)."""
+    types = ["single"] * 20 + ["multiple"] * 10 + ["true_false"] * 10 + ["fill_blank"] * 10
+    answers = {"single": "A", "multiple": ["A", "C"], "true_false": True, "fill_blank": [["留置"]]}
+    return [
+        Item(
+            typ,
+            answers[typ],
+            [{"key": k, "text": f"压测选项{k}{i}"} for k in "ABCD"] if typ in CHOICE else [],
+            stem=f"压测题干{i}：依据有关规定，下列说法正确的是____。",
+            points=2.0,
+        )
+        for i, typ in enumerate(types)
+    ]
 
 
 def seed(
     url: str, candidates: int, *, start_attempts: bool, answers_per_attempt: int = 0
 ) -> Seeded:
-    """Bulk-insert one exam, a 50-question bank, ``candidates`` people with accounts,
-    participants and pre-generated papers (and optionally started attempts with saved
-    answers). Independent of the paper generator."""
-    from core.accounts.models import RoleGrant, UserAccount
-    from core.db import make_engine
-    from core.org.models import OrgUnit, Person
-    from exam.models import Answer, Attempt, Blueprint, Exam, Paper, PaperItem, Participant
-    from question_bank.models import Question, QuestionVersion
+    """One exam, a 50-question bank, ``candidates`` people with accounts, participants
+    and papers (and optionally started attempts with saved answers), through the shared
+    seeder (``jifa.app.seed``): independent of the paper generator."""
+    from core.db import make_engine, make_session_factory
 
     engine = make_engine(url)
     now = dt.datetime.now(dt.UTC)
-    # a cheap hash for bench accounts only: logins are setup, not what is measured
-    pw_hash = generate_password_hash(PASSWORD, method="pbkdf2:sha256:1000")
-    types = ["single"] * 20 + ["multiple"] * 10 + ["true_false"] * 10 + ["fill_blank"] * 10
-    with engine.begin() as conn:
-        unit_id = conn.execute(
-            insert(OrgUnit).values(code="BENCH", name="压测单位", kind="district", path="/")
-        ).inserted_primary_key[0]
-        conn.execute(
-            text("UPDATE org_units SET path = :p WHERE id = :i"),
-            {"p": f"/{unit_id}/", "i": unit_id},
+    with make_session_factory(engine).begin() as session:
+        seeded = seed_sitting(
+            session,
+            now=now,
+            items=bench_items(),
+            candidates=candidates,
+            password=PASSWORD,
+            cheap_hash=True,  # logins are set-up, not what is measured
+            option_orders=[["B", "D", "A", "C"], ["C", "A", "D", "B"], ["A", "B", "C", "D"]],
+            attempts="in_progress" if start_attempts else None,
+            answers=answers_per_attempt,
+            tag="BENCH",
+            title="压测考试",
+            seed="bench",
+            closes_at=now + dt.timedelta(hours=6),
+            duration_minutes=120,
         )
-        bp_id = conn.execute(
-            insert(Blueprint).values(
-                code="BENCH",
-                version=1,
-                name="压测规则",
-                tier="all",
-                spec={
-                    "sections": [
-                        {"type": "single", "count": 20, "points": 2},
-                        {
-                            "type": "multiple",
-                            "count": 10,
-                            "points": 2,
-                            "policy": "partial",
-                            "partial_fraction": 0.5,
-                        },
-                        {"type": "true_false", "count": 10, "points": 2},
-                        {"type": "fill_blank", "count": 10, "points": 2},
-                    ]
-                },
-                total_points=100,
-                pass_mark=60,
-                created_at=now,
-            )
-        ).inserted_primary_key[0]
-        exam_id = conn.execute(
-            insert(Exam).values(
-                title="压测考试",
-                blueprint_id=bp_id,
-                owner_unit_id=unit_id,
-                seed="bench",
-                opens_at=now - dt.timedelta(hours=1),
-                closes_at=now + dt.timedelta(hours=6),
-                duration_minutes=120,
-                grace_seconds=30,
-                pass_mark=60,
-                max_attempts=1,
-                navigation="all",
-                result_policy="immediate",
-                review_policy="after_close",
-                mode="online",
-                status="open",
-                instructions="",
-                created_at=now,
-            )
-        ).inserted_primary_key[0]
-        version_ids = []
-        for i, typ in enumerate(types):
-            qid = conn.execute(
-                insert(Question).values(
-                    code=f"BQ{i:04d}", status="active", created_at=now, updated_at=now
-                )
-            ).inserted_primary_key[0]
-            answer = {
-                "single": "A",
-                "multiple": ["A", "C"],
-                "true_false": True,
-                "fill_blank": [["留置"]],
-            }[typ]
-            options = (
-                [{"key": k, "text": f"压测选项{k}{i}"} for k in "ABCD"]
-                if typ in ("single", "multiple")
-                else []
-            )
-            version_ids.append(
-                (
-                    conn.execute(
-                        insert(QuestionVersion).values(
-                            question_id=qid,
-                            version=1,
-                            is_current=True,
-                            type=typ,
-                            stem=f"压测题干{i}：依据有关规定，下列说法正确的是____。",
-                            options=options,
-                            answer=answer,
-                            explanation="解析",
-                            difficulty=3,
-                            tiers=["all"],
-                            fingerprint=f"bench{i}",
-                            created_at=now,
-                        )
-                    ).inserted_primary_key[0],
-                    typ,
-                )
-            )
-        people = [
-            {
-                "person_no": f"B{n:06d}",
-                "name": f"考生{n}",
-                "unit_id": unit_id,
-                "rank": "township",
-                "is_party_member": True,
-                "is_active": True,
-                "created_at": now,
-                "updated_at": now,
-            }
-            for n in range(candidates)
-        ]
-        conn.execute(insert(Person), people)
-        person_rows = conn.execute(
-            select(Person.id, Person.person_no).where(Person.unit_id == unit_id).order_by(Person.id)
-        ).all()
-        person_ids = [r.id for r in person_rows]
-        conn.execute(
-            insert(UserAccount),
-            [
-                {
-                    "person_id": pid,
-                    "password_hash": pw_hash,
-                    "must_change_password": False,
-                    "session_version": 1,
-                    "failed_logins": 0,
-                    "is_active": True,
-                    "created_at": now,
-                }
-                for pid in person_ids
-            ],
-        )
-        accounts = conn.execute(select(UserAccount.id)).scalars().all()
-        conn.execute(
-            insert(RoleGrant),
-            [{"user_id": a, "role": "candidate", "granted_at": now} for a in accounts],
-        )
-        conn.execute(
-            insert(Participant),
-            [
-                {
-                    "exam_id": exam_id,
-                    "person_id": pid,
-                    "unit_id": unit_id,
-                    "extra_minutes": 0,
-                    "enrolled_via": "named",
-                    "enrolled_at": now,
-                }
-                for pid in person_ids
-            ],
-        )
-        conn.execute(
-            insert(Paper),
-            [
-                {
-                    "exam_id": exam_id,
-                    "person_id": pid,
-                    "blueprint_id": bp_id,
-                    "total_points": 100,
-                    "mean_difficulty": 3.0,
-                    "generated_at": now,
-                }
-                for pid in person_ids
-            ],
-        )
-        papers = dict(
-            conn.execute(select(Paper.person_id, Paper.id).where(Paper.exam_id == exam_id)).all()
-        )
-        orders = [["B", "D", "A", "C"], ["C", "A", "D", "B"], ["A", "B", "C", "D"]]
-        item_rows = []
-        for n, pid in enumerate(person_ids):
-            for pos, (vid, typ) in enumerate(version_ids, start=1):
-                item_rows.append(
-                    {
-                        "paper_id": papers[pid],
-                        "position": pos,
-                        "section": ["single", "multiple", "true_false", "fill_blank"].index(typ),
-                        "question_version_id": vid,
-                        "points": 2.0,
-                        "option_order": orders[(n + pos) % 3]
-                        if typ in ("single", "multiple")
-                        else [],
-                    }
-                )
-        for chunk in range(0, len(item_rows), 20000):
-            conn.execute(insert(PaperItem), item_rows[chunk : chunk + 20000])
-        items: dict[int, list[tuple[int, str]]] = {}
-        paper_to_person = {v: k for k, v in papers.items()}
-        for item_id, paper_id, _position, vtype in conn.execute(
-            select(PaperItem.id, PaperItem.paper_id, PaperItem.position, QuestionVersion.type)
-            .join(QuestionVersion, QuestionVersion.id == PaperItem.question_version_id)
-            .order_by(PaperItem.paper_id, PaperItem.position)
-        ):
-            items.setdefault(paper_to_person[paper_id], []).append((item_id, vtype))
-        attempts: dict[int, int] = {}
-        if start_attempts:
-            conn.execute(
-                insert(Attempt),
-                [
-                    {
-                        "exam_id": exam_id,
-                        "person_id": pid,
-                        "paper_id": papers[pid],
-                        "unit_id": unit_id,
-                        "attempt_no": 1,
-                        "status": "in_progress",
-                        "started_at": now,
-                        "deadline_at": now + dt.timedelta(hours=2),
-                        "last_seq": answers_per_attempt,
-                    }
-                    for pid in person_ids
-                ],
-            )
-            attempts = dict(conn.execute(select(Attempt.person_id, Attempt.id)).all())
-            if answers_per_attempt:
-                sample = {
-                    "single": "B",
-                    "multiple": ["A", "B"],
-                    "true_false": True,
-                    "fill_blank": ["留 置"],
-                }
-                rows = [
-                    {
-                        "attempt_id": attempts[pid],
-                        "paper_item_id": item_id,
-                        "response": sample[vtype],
-                        "flagged": False,
-                        "seq": k + 1,
-                        "saved_at": now,
-                    }
-                    for pid in person_ids
-                    for k, (item_id, vtype) in enumerate(items[pid][:answers_per_attempt])
-                ]
-                for chunk in range(0, len(rows), 20000):
-                    conn.execute(insert(Answer), rows[chunk : chunk + 20000])
     engine.dispose()
-    return Seeded(
-        exam_id=exam_id,
-        person_nos=[r.person_no for r in person_rows],
-        person_ids=person_ids,
-        items={pid: [i for i, _ in v] for pid, v in items.items()},
-        attempts=attempts,
-    )
+    return seeded
 
 
 # ------------------------------------------------------------------ gunicorn

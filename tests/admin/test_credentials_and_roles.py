@@ -131,15 +131,24 @@ def test_code_issuance_checks_the_same_on_both_sides(client, runner, session, wo
     assert _audit(session, "account.issue_codes")[-1]["person_nos"] == ["TB-0001"]
 
 
-def test_codes_need_a_managed_unit(session, world):
+def test_codes_need_a_managed_unit(session, world, make_exam):
     with pytest.raises(PermissionDenied):  # analysts only read
         issue_unit_codes(session, world.town_a, scope=_scope(session, "ANA1"), actor=None, now=NOW)
     with pytest.raises(PermissionDenied):
         issue_unit_codes(session, world.town_b, scope=_scope(session, "UA1"), actor=None, now=NOW)
     with pytest.raises(NotFound):
         issue_unit_codes(session, world.town_a, exam_id=10**6, scope=CONSOLE, actor=None, now=NOW)
+    with pytest.raises(InvalidInput):  # a code is always for one exam
+        issue_unit_codes(session, world.branch_a, scope=_scope(session, "UA1"), actor=None, now=NOW)
+    exam = make_exam([world.cand_a, world.cand_a2], owner_unit=world.town_a)
     codes = issue_unit_codes(
-        session, world.branch_a, days=2, scope=_scope(session, "UA1"), actor=None, now=NOW
+        session,
+        world.branch_a,
+        exam_id=exam.id,
+        days=2,
+        scope=_scope(session, "UA1"),
+        actor=None,
+        now=NOW,
     )
     assert [p.person_no for p, _ in codes.issued] == ["TA-0001"]
     assert codes.expires_at == NOW + dt.timedelta(days=2)

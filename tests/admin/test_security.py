@@ -96,7 +96,7 @@ def test_admin_forces_logout_of_a_person(app, client, world):
     assert cand.get("/password").status_code == 302
 
 
-def test_cli_user_commands(runner, session, world, tmp_path):
+def test_cli_user_commands(runner, session, world, tmp_path, make_exam):
     result = runner.invoke(["user", "passwd", "TA-0002"], input="Recover3d!\n")
     assert result.exit_code == 0, result.output
     from werkzeug.security import check_password_hash
@@ -127,9 +127,14 @@ def test_cli_user_commands(runner, session, world, tmp_path):
     assert account_for_person_no(session, "TB-0001").must_change_password is True
     out = tmp_path / "codes.xlsx"
     result = runner.invoke(["user", "issue-codes", "--unit", "TA", "--out", str(out)])
+    assert result.exit_code == 1 and "一场考试" in result.output  # codes are for one exam
+    exam = make_exam([world.cand_a, world.cand_a2, world.unit_admin], owner_unit=world.town_a)
+    result = runner.invoke(
+        ["user", "issue-codes", "--unit", "TA", "--exam", str(exam.id), "--out", str(out)]
+    )
     assert result.exit_code == 0, result.output
     rows = list(load_workbook(out).active.iter_rows(min_row=2, values_only=True))
-    assert {r[0] for r in rows} >= {"TA-0001", "TA-0002"}
+    assert {r[0] for r in rows} == {"TA-0001", "TA-0002"}  # never the unit admin (UA1)
     actions = set(session.scalars(select(AuditEntry.action)))
     assert {"account.set_password", "account.grant", "account.revoke",
             "account.issue_passwords", "account.issue_codes"} <= actions  # fmt: skip

@@ -26,57 +26,43 @@ def roster_district(district, make_unit, make_person):
 
 
 @pytest.fixture
-def scored_exam(session, roster_district, make_question, make_blueprint, make_exam, make_paper):
-    """An exam taken by the 20 township cadres of ``roster_district``: 4 questions
-    (single, multiple, true/false, fill-in) of two sources, answers inserted directly
-    with their marks, every attempt submitted."""
-    import datetime as dt
+def scored_exam(session, roster_district):
+    """An exam taken by the 20 township cadres of ``roster_district``, seeded by
+    ``jifa.app.seed``: 4 questions (single, multiple, true/false, fill-in) of two
+    sources, every attempt submitted and scored through the kinds, each candidate
+    more often right the later they come (a fixed random sequence)."""
     import random
 
-    from exam.models import Answer, Attempt
+    from exam.models import Exam
+    from jifa.app.seed import LETTERS4, Item, seed_sitting
     from tests.conftest import NOW
 
-    qs = [
-        make_question(type="single", source="criminal_law", knowledge_points=["受贿罪"]),
-        make_question(
-            type="multiple", source="criminal_law", knowledge_points=["受贿罪", "行贿罪"]
-        ),
-        make_question(type="true_false", source="supervision_law", knowledge_points=["留置"]),
-        make_question(type="fill_blank", source="supervision_law", knowledge_points=["留置"]),
-    ]
-    bp = make_blueprint(
-        sections=[{"type": t, "count": 1, "points": 25} for t in ("single", "multiple", "true_false", "fill_blank")],
-        pass_mark=60,
-    )  # fmt: skip
+    crim = {"source": "criminal_law", "article": "385", "points": 25}
+    sup = {"source": "supervision_law", "article": "385", "points": 25}
+    items = [
+        Item("single", "A", LETTERS4, order=["B", "A", "C", "D"], knowledge_points=["受贿罪"], **crim),
+        Item("multiple", ["A", "C"], LETTERS4, order=list("ABCD"), knowledge_points=["受贿罪", "行贿罪"], **crim),
+        Item("true_false", True, knowledge_points=["留置"], **sup),
+        Item("fill_blank", [["留置"]], knowledge_points=["留置"], **sup),
+    ]  # fmt: skip
     people = roster_district["people"]
-    exam = make_exam(people, blueprint=bp, title="纪法知识集中测试")
     rng = random.Random(7)
-    for k, person in enumerate(people):
-        paper = make_paper(exam, person, [(qs[0], 25, ["B", "A", "C", "D"]), (qs[1], 25, ["A", "B", "C", "D"]),
-                                          (qs[2], 25, []), (qs[3], 25, [])])  # fmt: skip
-        attempt = Attempt(
-            exam_id=exam.id, person_id=person.id, paper_id=paper.id, unit_id=person.unit_id,
-            status="submitted", started_at=NOW - dt.timedelta(minutes=40),
-            deadline_at=NOW - dt.timedelta(minutes=10), submitted_at=NOW - dt.timedelta(minutes=15),
-            submitted_by="candidate",
-        )  # fmt: skip
-        session.add(attempt)
-        session.flush()
-        ability = k / len(people)
-        total = 0.0
-        for item in paper.items:
-            correct = rng.random() < 0.3 + 0.6 * ability
-            qtype = item.question_version.type
-            response = {
-                "single": "B" if correct else "C",  # displayed B = authored A (the key)
-                "multiple": ["A", "C"] if correct else ["A"],
-                "true_false": correct,
-                "fill_blank": ["留置"] if correct else ["拘留"],
-            }[qtype]
-            marks = 25.0 if correct else (12.5 if qtype == "multiple" else 0.0)
-            total += marks
-            session.add(Answer(attempt_id=attempt.id, paper_item_id=item.id, response=response,
-                               marks=marks, is_correct=correct, saved_at=NOW))  # fmt: skip
-        attempt.score, attempt.max_score, attempt.passed = total, 100.0, total >= 60
-    session.flush()
-    return exam
+    # displayed B = authored A (the key); a wrong multiple answer earns half marks
+    right = {"single": "B", "multiple": ["A", "C"], "true_false": True, "fill_blank": ["留置"]}
+    wrong = {"single": "C", "multiple": ["A"], "true_false": False, "fill_blank": ["拘留"]}
+
+    def respond(n, _position, item):
+        correct = rng.random() < 0.3 + 0.6 * n / len(people)
+        return (right if correct else wrong)[item.type]
+
+    seeded = seed_sitting(
+        session,
+        now=NOW,
+        items=items,
+        candidates=[p.id for p in people],
+        attempts="submitted",
+        answers=len(items),
+        respond=respond,
+        title="纪法知识集中测试",
+    )
+    return session.get(Exam, seeded.exam_id)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import io
+import re
 import zipfile
+from html import unescape as html_unescape
 
 from openpyxl import load_workbook
 
@@ -34,8 +36,13 @@ def test_exam_pages_charts_and_downloads(client, make_person, login, district, s
     assert r.status_code == 200 and "单位排名" in html and "甲镇" in html
     r = client.get(f"/analysis/exams/{eid}?unit=甲镇&rank=乡科级")
     assert r.status_code == 200 and "乙街道</td>" not in r.get_data(as_text=True)
-    r = client.get(f"/analysis/exams/{eid}/charts/histogram.png?unit=甲镇")
+    # a chart is served from the analysis built for the page, never built by itself
+    assert client.get(f"/analysis/exams/{eid}/charts/histogram.png?unit=甲镇").status_code == 404
+    page = client.get(f"/analysis/exams/{eid}?unit=甲镇").get_data(as_text=True)
+    src = re.search(r'src="([^"]*/charts/histogram\.png[^"]*)"', page).group(1)
+    r = client.get(html_unescape(src))
     assert r.status_code == 200 and r.data.startswith(b"\x89PNG")
+    assert "max-age" in r.headers["Cache-Control"]  # the version is in the URL
     assert client.get(f"/analysis/exams/{eid}/charts/nope.png").status_code == 404
     r = client.get(f"/analysis/exams/{eid}/workbook.xlsx")
     assert r.status_code == 200 and "题目分析" in load_workbook(io.BytesIO(r.data)).sheetnames

@@ -30,6 +30,8 @@ ROWS = [
     ["单选", "无关的题目（ ）", "甲", "乙", None, None, None, None, None, None, "A", "", 2,
      None, "党章", None, "全部", "启用", None, None],
 ]  # fmt: skip
+# the 仅限考试 column (study mode) comes last: empty in every row
+ROWS = [ROWS[0]] + [[*r, None] for r in ROWS[1:]]
 
 
 def _pairs(session):
@@ -82,8 +84,9 @@ def test_edits_recompute_pairs(session, import_bytes):
 
 def test_synonyms_only_for_fill_in_and_need_two_terms(session, import_bytes):
     bad = [list(r) for r in ROWS[:2]] + [list(ROWS[4])]
-    bad[1][-1] = "甲=乙"
-    bad[2][-1] = "九十日"
+    synonyms = TEMPLATE_HEADERS.index("同义答案")
+    bad[1][synonyms] = "甲=乙"
+    bad[2][synonyms] = "九十日"
     report = import_bytes(xlsx({"题库": bad}))
     messages = " ".join(str(e) for e in report.rejected)
     assert "只有填空题可以设同义答案" in messages and "至少两个词" in messages

@@ -30,6 +30,10 @@ PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 800}
 SCREENSHOTS = Path(__file__).parent / "screenshots"  # gitignored; looked at by hand
 
+# A function, not an expression: Playwright evaluates expression strings with eval,
+# which the Content-Security-Policy (script-src 'self') refuses in the page.
+SAVED = "() => document.querySelector('#save-status').dataset.state === 'saved'"
+
 
 def _require_chromium():
     if not Path(CHROMIUM).exists():
@@ -157,11 +161,13 @@ _STEM = (
 )
 
 
-def _long_specs(n: int, tag: int) -> list[tuple]:
+def _long_items(n: int, tag: int) -> list:
+    from jifa.app.seed import Item
+
     counts = [round(n * share) for _, share in _LONG_MIX]
     counts[0] += n - sum(counts)
-    specs, pos = [], 0
-    for section, ((typ, _), count) in enumerate(zip(_LONG_MIX, counts, strict=True)):
+    items, pos = [], 0
+    for (typ, _), count in zip(_LONG_MIX, counts, strict=True):
         for _ in range(count):
             pos += 1
             stem = f"（{pos}）" + _STEM[: 20 + (pos * 37) % len(_STEM)]
@@ -171,111 +177,71 @@ def _long_specs(n: int, tag: int) -> list[tuple]:
                     for k in "ABCD"
                 ]
                 ans = "A" if typ == "single" else ["A", "C"]
-                specs.append((typ, ans, opts, list("ABCD"), section, stem))
+                items.append(Item(typ, ans, opts, stem=stem, order=list("ABCD")))
             elif typ == "true_false":
-                specs.append((typ, True, [], [], section, stem))
+                items.append(Item(typ, True, stem=stem))
             else:
-                specs.append((typ, [["留置"]], [], [], section, stem + "____"))
-    return specs
+                items.append(Item(typ, [["留置"]], stem=stem + "____"))
+    return items
+
+
+def _four_items(tag: int) -> list:
+    from jifa.app.seed import Item
+
+    opts = [{"key": k, "text": f"第{tag}卷选项{k}"} for k in "ABCD"]
+    return [
+        Item(
+            "single",
+            "A",
+            opts,
+            stem="浏览器测试题1",
+            explanation="解析1",
+            order=["C", "A", "D", "B"],
+        ),
+        Item(
+            "multiple",
+            ["A", "C"],
+            opts,
+            stem="浏览器测试题2",
+            explanation="解析2",
+            order=["B", "A", "D", "C"],
+        ),
+        Item("true_false", True, stem="浏览器测试题3", explanation="解析3"),
+        Item("fill_blank", [["留置"]], stem="浏览器测试题4____", explanation="解析4"),
+    ]
 
 
 @pytest.fixture
 def seed(live_server):
     """Commit a candidate, an open exam (window around the real clock) and a 4-question
-    paper (or, with ``questions=N``, N questions of the four types in blocks); returns ids
-    and the paper items' ids in order."""
-    from core.accounts.services import ensure_account, set_password
-    from core.org.models import OrgUnit, Person
-    from exam.models import Blueprint, Exam, Paper, PaperItem, Participant
-    from question_bank.models import Question, QuestionVersion
+    paper (or, with ``questions=N``, N questions of the four types in blocks), through
+    the shared seeder (``jifa.app.seed``); returns ids and the paper items' ids in order."""
+    from jifa.app.seed import seed_sitting
 
     def _seed(questions: int | None = None, **exam_fields):
         n = next(_counter)
         now = dt.datetime.now(dt.UTC)
+        items = _long_items(questions, n) if questions else _four_items(n)
         with live_server.factory.begin() as s:
-            unit = OrgUnit(code=f"BR{n}", name=f"浏览器测试单位{n}", kind="town", path="/")
-            s.add(unit)
-            s.flush()
-            unit.path = f"/{unit.id}/"
-            person = Person(person_no=f"BR{n:04d}", name=f"考生{n}", unit=unit, rank="township")
-            s.add(person)
-            s.flush()
-            set_password(s, ensure_account(s, person), PASSWORD)
-            bp = Blueprint(
-                code=f"BRBP{n}",
-                name="浏览器",
-                spec={
-                    "sections": [
-                        {"type": "single"},
-                        {"type": "multiple", "policy": "partial", "partial_fraction": 0.5},
-                        {"type": "true_false"},
-                        {"type": "fill_blank"},
-                    ]
-                },
-                total_points=40,
-                pass_mark=24,
-            )
-            exam = Exam(
+            sitting = seed_sitting(
+                s,
+                now=now,
+                items=items,
+                password=PASSWORD,
+                person_nos=[f"BR{n:04d}"],
+                tag=f"BR{n}",
                 title=f"浏览器考试{n}",
-                blueprint=bp,
-                owner_unit=unit,
-                seed="s",
-                opens_at=now - dt.timedelta(hours=1),
                 closes_at=now + dt.timedelta(hours=3),
-                duration_minutes=30,
-                pass_mark=24,
-                status="open",
                 **exam_fields,
             )
-            opts = [{"key": k, "text": f"第{n}卷选项{k}"} for k in "ABCD"]
-            specs = [
-                ("single", "A", opts, ["C", "A", "D", "B"], 0, "浏览器测试题1"),
-                ("multiple", ["A", "C"], opts, ["B", "A", "D", "C"], 1, "浏览器测试题2"),
-                ("true_false", True, [], [], 2, "浏览器测试题3"),
-                ("fill_blank", [["留置"]], [], [], 3, "浏览器测试题4____"),
-            ]
-            if questions:
-                specs = _long_specs(questions, n)
-                bp.total_points = 10 * len(specs)
-                bp.pass_mark = exam.pass_mark = 6 * len(specs)
-            paper = Paper(
-                person=person, blueprint_id=0, total_points=10 * len(specs), mean_difficulty=3
-            )
-            for pos, (typ, ans, options, order, section, stem) in enumerate(specs, start=1):
-                q = Question(code=f"BRQ{n}-{pos}", status="active")
-                v = QuestionVersion(
-                    question=q,
-                    type=typ,
-                    stem=stem,
-                    options=options,
-                    answer=ans,
-                    explanation=f"解析{pos}",
-                    fingerprint=f"br{n}-{pos}",
-                )
-                s.add_all([q, v])
-                paper.items.append(
-                    PaperItem(
-                        position=pos,
-                        section=section,
-                        question_version=v,
-                        points=10,
-                        option_order=order,
-                    )
-                )
-            s.add(exam)
-            s.flush()
-            paper.exam_id = exam.id
-            paper.blueprint_id = bp.id
-            s.add(paper)
-            s.add(Participant(exam=exam, person=person, unit_id=unit.id))
-            s.flush()
-            return SimpleNamespace(
-                person_no=person.person_no,
-                person_id=person.id,
-                exam_id=exam.id,
-                item_ids=[i.id for i in paper.items],
-                types=[spec[0] for spec in specs],
-            )
+        person_id = sitting.person_ids[0]
+        return SimpleNamespace(
+            person_no=sitting.person_nos[0],
+            person_id=person_id,
+            exam_id=sitting.exam_id,
+            item_ids=sitting.items[person_id],
+            types=sitting.types,
+        )
 
     return _seed
 
@@ -297,12 +263,10 @@ def sit(live_server):
         page.click("text=查看须知并开始")
         page.click("#start-exam")
         page.wait_for_selector("#questions .question")
-        page.wait_for_function("document.querySelector('#save-status').dataset.state === 'saved'")
+        page.wait_for_function(SAVED)
 
     def wait_saved(page):
-        page.wait_for_function(
-            "document.querySelector('#save-status').dataset.state === 'saved'", timeout=30000
-        )
+        page.wait_for_function(SAVED, timeout=30000)
 
     def attempt(data):
         from sqlalchemy import select

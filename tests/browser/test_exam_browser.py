@@ -71,7 +71,7 @@ def test_reload_keeps_answers_and_time(phone, seed, sit, live_server):
     assert page.is_checked(f"#q-{single} input[value=C]")
     assert page.input_value(f"#q-{fill} input[data-blank='0']") == "留置"
     page.wait_for_function(
-        "/^(09|10):\\d\\d$/.test(document.querySelector('#countdown').textContent)"
+        "() => /^(09|10):\\d\\d$/.test(document.querySelector('#countdown').textContent)"
     )
     # answering still works after the reload
     page.check(f"#q-{tf} input[value=false]")
@@ -89,7 +89,9 @@ def test_offline_answers_arrive_after_reconnect(phone, seed, sit):
     page.check(f"#q-{single} input[value=D]")
     page.check(f"#q-{multiple} input[value=A]")
     page.fill(f"#q-{fill} input[data-blank='0']", "离线作答")
-    page.wait_for_function("document.querySelector('#save-status').dataset.state === 'offline'")
+    page.wait_for_function(
+        "() => document.querySelector('#save-status').dataset.state === 'offline'"
+    )
     page.wait_for_timeout(1500)  # let a retry fail while offline
     _, answers = sit.attempt(data)
     assert answers == {}

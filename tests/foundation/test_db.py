@@ -162,3 +162,50 @@ def test_database_refuses_audit_log_edits_even_with_raw_sql(session):
         session.execute(text("UPDATE audit_log SET action = 'x' WHERE action = 't.raw'"))
     with pytest.raises(DBAPIError, match="append-only"), session.begin_nested():
         session.execute(text("DELETE FROM audit_log WHERE action = 't.raw'"))
+
+
+def test_sqlite_lazy_writes_take_the_lock_at_the_first_write_only(tmp_path):
+    """A request's transaction (``lazy_writes``) reads without the write lock while
+    another writer holds it; its first write, or a locking read, queues for it."""
+    from sqlalchemy import Column, Integer, MetaData, Table, select
+
+    from core.db import lazy_writes
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'x.sqlite3'}")
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE t (id INTEGER PRIMARY KEY, v INTEGER)")
+        conn.exec_driver_sql("INSERT INTO t VALUES (1, 1)")
+    t = Table("t", MetaData(), Column("id", Integer, primary_key=True), Column("v", Integer))
+    writer = engine.connect()
+    writer.begin()
+    writer.exec_driver_sql("UPDATE t SET v = 2")  # holds the write lock and the queue
+    request = lazy_writes(engine).connect()
+    request.connection.dbapi_connection.queue_timeout = 0.05
+    try:
+        request.begin()
+        assert request.execute(select(t.c.v)).scalar() == 1  # no waiting for the writer
+        assert not request.connection.dbapi_connection.in_transaction
+        with pytest.raises(Exception, match="locked"):  # a locking read queues ...
+            request.execute(select(t.c.v).with_for_update())
+        request.rollback()
+        request.begin()
+        with pytest.raises(Exception, match="locked"):  # ... and so does a write
+            request.execute(t.update().values(v=5))
+        request.rollback()
+        writer.commit()
+        with request.begin():  # the lock is free: read, then write under the lock
+            assert request.execute(select(t.c.v)).scalar() == 2
+            request.execute(t.update().values(v=3))
+            assert request.connection.dbapi_connection.in_transaction
+        assert not request.connection.dbapi_connection._holding  # released at commit
+        assert writer.exec_driver_sql("SELECT v FROM t").scalar() == 3
+        writer.commit()
+        # a savepoint is a write: it starts the locked transaction
+        with request.begin(), request.begin_nested():
+            request.execute(t.update().values(v=4))
+        assert writer.exec_driver_sql("SELECT v FROM t").scalar() == 4
+        writer.commit()
+    finally:
+        request.close()
+        writer.close()
+        engine.dispose()

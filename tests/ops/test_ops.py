@@ -131,7 +131,7 @@ def test_database_errors_answer_503_with_retry_after(client, login, make_person,
 def test_behind_a_proxy_the_client_address_is_forwarded_but_metrics_check_the_peer(
     make_app, caplog
 ):
-    app = make_app(METRICS=True, PROXY_HOPS=1)
+    app = make_app(METRICS=True, TRUSTED_PROXIES=1)
     c = app.test_client()
     caplog.set_level("INFO", logger="jifa.access")
     c.get("/healthz", headers={"X-Forwarded-For": "203.0.113.9"})

@@ -33,6 +33,7 @@ def displayed_answer(version, option_order, answer=None):
 @pytest.fixture
 def generated(session, exam_with_people):
     exam, people, town, other = exam_with_people
+    exam.mode = "offline"  # answer sheets come back only from paper exams
     generate_papers(session, exam, now=NOW)
     return exam, people, town, other
 

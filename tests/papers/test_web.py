@@ -81,6 +81,7 @@ def test_exam_pages_generate_check_and_upload(
     from exam.models import Attempt, Paper
 
     exam, people, *_ = exam_with_people
+    exam.mode = "offline"  # answer sheets come back only from paper exams
     make_person(person_no="AD1", password=PASSWORD, roles=("admin",))
     token = login("AD1", PASSWORD)
     assert "题库可以满足" in client.get(f"/papers/exams/{exam.id}/check").get_data(as_text=True)

@@ -38,42 +38,40 @@ def clock(monkeypatch):
 
 
 @pytest.fixture
-def build_sitting(make_person, make_exam, make_question, make_paper, session):
-    """``build_sitting(**exam_fields)`` -> namespace(person, exam, paper, items, versions)."""
+def build_sitting(make_person, session):
+    """``build_sitting(**exam_fields)`` -> namespace(person, exam, paper, items, versions),
+    seeded by ``jifa.app.seed``: one question of each kind, choices shown shuffled, each
+    explanation a secret the candidate must not see before the review."""
+    from core.org.models import Person
+    from exam.models import Exam, Paper, PaperItem
+    from jifa.app.seed import LETTERS4, Item, seed_sitting
+    from question_bank.models import QuestionVersion
 
     def _build(person=None, **exam_fields):
         person = person or make_person(password=PASSWORD)
-        exam = make_exam([person], **exam_fields)
-        single = make_question("single", answer="A")
-        multiple = make_question("multiple", answer=["A", "C"])
-        tf = make_question("true_false", answer=True)
-        fill = make_question(
-            "fill_blank", answer=[["留置", "留置措施"], ["十日"]], stem="____和____"
+        cited = {"source": "criminal_law", "article": "385"}
+        items = [
+            # authored A shown as B
+            Item("single", "A", LETTERS4, explanation="解析甲机密", order=["C", "A", "D", "B"], **cited),
+            # authored A,C shown as B,D
+            Item("multiple", ["A", "C"], LETTERS4, explanation="解析乙机密", order=["B", "A", "D", "C"], **cited),
+            Item("true_false", True, explanation="解析丙机密", **cited),
+            Item("fill_blank", [["留置", "留置措施"], ["十日"]], stem="____和____", explanation="解析丁机密", **cited),
+        ]  # fmt: skip
+        seeded = seed_sitting(
+            session, now=NOW, items=items, candidates=[person.id], pass_mark=60.0, **exam_fields
         )
-        for v, secret in zip(
-            (single, multiple, tf, fill),
-            ("解析甲机密", "解析乙机密", "解析丙机密", "解析丁机密"),
-            strict=True,
-        ):
-            v.explanation = secret
-        session.flush()
-        paper = make_paper(
-            exam,
-            person,
-            [
-                (single, 10, ["C", "A", "D", "B"]),  # authored A shown as B
-                (multiple, 10, ["B", "A", "D", "C"]),  # authored A,C shown as B,D
-                (tf, 10, []),
-                (fill, 10, []),
-            ],
-        )
-        items = {i.question_version.type: i for i in paper.items}
+        paper = session.get(Paper, seeded.papers[person.id])
+        items_by_type = {
+            i.question_version.type: i
+            for i in (session.get(PaperItem, pid) for pid in seeded.items[person.id])
+        }
         return SimpleNamespace(
-            person=person,
-            exam=exam,
+            person=session.get(Person, person.id),
+            exam=session.get(Exam, seeded.exam_id),
             paper=paper,
-            items=items,
-            versions=(single, multiple, tf, fill),
+            items=items_by_type,
+            versions=tuple(session.get(QuestionVersion, v) for v in seeded.version_ids),
         )
 
     return _build
@@ -100,65 +98,24 @@ def started(client, login, sitting, clock):
 
 
 def seed_committed(factory, password: str | None = None, items: int = 1):
-    """Minimal committed data for tests that need real commits (no factories: they use
-    the savepoint-isolated session): one open exam, one candidate (with a password if
-    given), a paper of ``items`` single-choice questions. Returns (exam id, person id)."""
-    from core.accounts.services import ensure_account, set_password
-    from core.org.models import OrgUnit, Person
-    from exam.models import Blueprint, Exam, Paper, PaperItem, Participant
-    from question_bank.models import Question, QuestionVersion
+    """Committed data for tests that need real commits (the savepoint-isolated session
+    cannot give them), through ``jifa.app.seed``: one open exam, one candidate
+    ``CC0001`` (with a password if given), a paper of ``items`` single-choice
+    questions. Returns (exam id, person id)."""
+    from jifa.app.seed import Item, seed_sitting
 
+    two = [{"key": "A", "text": "a"}, {"key": "B", "text": "b"}]
     with factory.begin() as s:
-        unit = OrgUnit(code="CC1", name="并发单位", kind="town", path="/")
-        s.add(unit)
-        s.flush()
-        unit.path = f"/{unit.id}/"
-        person = Person(person_no="CC0001", name="并发", unit=unit, rank="township")
-        bp = Blueprint(
-            code="CC",
-            name="cc",
-            spec={"sections": [{"type": "single"}]},
-            total_points=10,
-            pass_mark=6,
-        )
-        exam = Exam(
+        seeded = seed_sitting(
+            s,
+            now=NOW,
+            items=[Item("single", "A", two, stem=f"s{i}") for i in range(1, items + 1)],
+            password=password,
+            person_nos=["CC0001"],
+            tag="CC",
             title="并发考试",
-            blueprint=bp,
-            owner_unit=unit,
             seed="s",
-            opens_at=NOW - dt.timedelta(hours=1),
             closes_at=NOW + dt.timedelta(hours=1),
-            duration_minutes=30,
             pass_mark=6,
-            status="open",
         )
-        versions = []
-        for i in range(1, items + 1):
-            q = Question(code=f"QCC{i}", status="active")
-            versions.append(
-                QuestionVersion(
-                    question=q,
-                    type="single",
-                    stem=f"s{i}",
-                    options=[{"key": "A", "text": "a"}, {"key": "B", "text": "b"}],
-                    answer="A",
-                    fingerprint=f"x{i}",
-                )
-            )
-        s.add_all([person, exam, *versions])
-        s.flush()
-        if password:
-            set_password(s, ensure_account(s, person), password)
-        s.add(Participant(exam=exam, person=person, unit_id=unit.id))
-        paper = Paper(
-            exam_id=exam.id,
-            person_id=person.id,
-            blueprint_id=bp.id,
-            total_points=10,
-            mean_difficulty=3,
-        )
-        for pos, v in enumerate(versions, start=1):
-            paper.items.append(PaperItem(position=pos, question_version=v, points=10))
-        s.add(paper)
-        s.flush()
-        return exam.id, person.id
+        return seeded.exam_id, seeded.person_ids[0]

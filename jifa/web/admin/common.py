@@ -15,11 +15,11 @@ from flask import Blueprint, g, request, send_file
 
 from core.accounts import scope as scopes
 from core.accounts.models import ROLE_LABELS
-from core.errors import InvalidInput
+from core.errors import InvalidInput, PayloadTooLarge
 from core.org.models import RANK_LABELS, OrgUnit, Person
 from exam.admin import exams
 from jifa.web.access import current_scope
-from jifa.web.database import db
+from jifa.web.database import db, end_reads
 
 bp = Blueprint("admin", __name__, template_folder="templates", url_prefix="/admin")
 api = Blueprint("admin_api", __name__, url_prefix="/api/v1/admin")
@@ -65,7 +65,8 @@ def upload() -> tuple[bytes, str]:
         raise InvalidInput("请选择要上传的文件（.xlsx 或 .csv）。")
     data = f.read(MAX_UPLOAD + 1)
     if len(data) > MAX_UPLOAD:
-        raise InvalidInput("文件过大（上限 20 MB）。")
+        raise PayloadTooLarge("文件过大（上限 20 MB）。")
+    end_reads()  # the import parses before it writes: no write lock held meanwhile
     return data, f.filename
 
 
@@ -90,15 +91,23 @@ def parse_local(value: str | None, label: str) -> dt.datetime:
     return parsed.astimezone(dt.UTC)
 
 
+#: the largest integer a form field may carry (a database BIGINT)
+MAX_INT = 2**63 - 1
+
+
 def int_field(value: str | None, label: str, default: int | None = None) -> int:
     if value in (None, ""):
         if default is None:
             raise InvalidInput(f"请填写{label}。")
         return default
+    text = str(value).strip()
     try:
-        return int(str(value).strip())
+        number = int(text) if len(text) <= 19 else None
     except ValueError as exc:
         raise InvalidInput(f"{label}应为整数：{value}") from exc
+    if number is None or abs(number) > MAX_INT:
+        raise InvalidInput(f"{label}超出范围：{value[:40]}")
+    return number
 
 
 def float_or_none(value: str | None, label: str) -> float | None:

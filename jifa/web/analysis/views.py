@@ -5,6 +5,9 @@ announcements. Analysts and administrators only; views stay thin."""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+from pathlib import Path
+from urllib.parse import urlencode
 
 from flask import (
     Blueprint,
@@ -18,7 +21,7 @@ from flask import (
     url_for,
 )
 
-from analysis import charts, draws, notice, report, sampling, workbook
+from analysis import cache, charts, draws, items, notice, report, sampling, workbook
 from analysis.models import SamplingDraw
 from core.db import utcnow
 from core.errors import DomainError, InvalidInput
@@ -51,33 +54,29 @@ def _exam_ids(exam_id: int) -> list[int]:
 
 
 def _filters() -> dict[str, str]:
-    return {k: request.args.get(k, "").strip() for k in ("unit", "rank", "source")}
+    return {k: request.args.get(k, "").strip() for k in report.FILTERS}
 
 
-def _report(exam_id: int):
-    """The full report, recomputed on the filtered responses if filters are set."""
-    rep = report.build(db(), _exam_ids(exam_id), cutoff=_cutoff())
-    f = _filters()
-    if not any(f.values()):
-        return rep, rep
-    df = rep.responses
-    if f["unit"]:
-        df = df[df["top_unit_name"].astype(str) == f["unit"]]
-    if f["rank"]:
-        df = df[df["rank"].astype(str) == f["rank"]]
-    if f["source"]:
-        df = df[df["source_name"].astype(str) == f["source"]]
-    sub = report.compute(
-        df, pass_mark=rep.pass_mark, total_points=rep.total_points, title=rep.title,
-        exam_ids=rep.exam_ids,
+def _cache() -> cache.ReportCache:
+    return cache.ReportCache(Path(current_app.instance_path) / "analysis-cache")
+
+
+def _entry(exam_id: int) -> cache.Entry:
+    """The analysis of the current data (cached per exam, filters and data version; the
+    last good copy while another worker builds the new one; ``cache.Busy`` if none)."""
+    detached = current_app.config.get("ANALYSIS_DETACHED")
+    if detached is None:  # an app on its own database: build in a process of its own
+        detached = current_app.config.get("SESSION_FACTORY") is None
+    return _cache().get(
+        db(), _exam_ids(exam_id), _filters(), cutoff=_cutoff(),
+        database_url=str(current_app.config["DATABASE_URL"]) if detached else None,
     )  # fmt: skip
-    if f["source"]:
-        # a single source is a sub-score: compare it with its own maximum
-        sub.pass_mark = (
-            rep.pass_mark / rep.total_points * float(sub.scores["max_score"].mean() or 1)
-        )
-    sub.participation, sub.draw, sub.cutoff = rep.participation, rep.draw, rep.cutoff
-    return rep, sub
+
+
+def _query(**changes) -> str:
+    args = {k: v for k, v in request.args.items() if v}
+    args.update({k: v for k, v in changes.items()})
+    return urlencode({k: v for k, v in args.items() if v not in (None, "")})
 
 
 @bp.route("/")
@@ -94,52 +93,76 @@ def index():
 @bp.route("/exams/<int:exam_id>")
 @roles_required(*ROLES)
 def exam_stats(exam_id: int):
-    full, rep = _report(exam_id)
-    units = sorted(full.scores["top_unit_name"].unique().tolist()) if len(full.scores) else []
-    sources = sorted(full.by_source["category"].tolist())
-    query = request.query_string.decode()
+    try:
+        entry = _entry(exam_id)
+    except cache.Busy as exc:
+        page = render_template("analyst/building.html", exam_id=exam_id, message=exc.message)
+        return page, 503, {"Retry-After": "3"}
+    rep = entry.report
+    filters_query = urlencode({k: v for k, v in _filters().items() if v})
+    table = items.item_page(
+        rep.item_table,
+        sort=request.args.get("isort", ""),
+        text=request.args.get("iq", ""),
+        flagged_only=request.args.get("iflag") == "1",
+        page=request.args.get("ipage", ""),
+    )
     return render_template(
         "analyst/exam.html",
         exam_id=exam_id,
         rep=rep,
-        full=full,
-        units=units,
+        entry=entry,
+        choices=entry.choices,
         ranks=list(RANK_LABELS.values()),
-        sources=sources,
         f=_filters(),
-        query=query,
+        query=filters_query,
+        item_query=_query,
+        table=table,
+        no_pass_rate=report.NO_PASS_RATE,
         chart_titles=charts.CHART_TITLES,
-        chart_names=[n for n in charts.CHART_TITLES if _has_chart(rep, n)],
+        chart_notes=charts.CHART_NOTES,
+        chart_names=entry.chart_names,
     )
-
-
-def _has_chart(rep, name: str) -> bool:
-    if name in ("histogram", "pass_rate_by_unit", "funnel", "box_by_rank"):
-        return len(rep.scores) > 0
-    if name == "mastery_by_source":
-        return len(rep.by_source) > 0
-    if name == "unit_source_heatmap":
-        return rep.unit_source.size > 0
-    return len(rep.item_table) > 0
 
 
 @bp.route("/exams/<int:exam_id>/charts/<name>.png")
 @roles_required(*ROLES)
 def chart(exam_id: int, name: str):
-    if name not in charts.CHART_TITLES:
+    """A chart of an analysis already built: never builds anything itself."""
+    version = request.args.get("v", "")
+    found = _cache().chart(_exam_ids(exam_id), _filters(), version, name)
+    if found is None:
         abort(404)
-    _, rep = _report(exam_id)
-    pngs = charts.render_all(rep)
-    if name not in pngs:
-        abort(404)
-    return Response(pngs[name], mimetype="image/png", headers={"Cache-Control": "no-store"})
+    data, served = found
+    fixed = served == version  # the version is in the URL: its picture never changes
+    return Response(
+        data,
+        mimetype="image/png",
+        headers={"Cache-Control": "private, max-age=86400" if fixed else "no-store"},
+    )
+
+
+def _download(exam_id: int, name: str, build) -> bytes:
+    """A download of the current analysis, built once per data version under the build
+    lock, from the full report (the downloads need every response) and cached charts."""
+    entry = _entry(exam_id)
+
+    def full():
+        rep = report.filtered(
+            report.build(db(), _exam_ids(exam_id), cutoff=entry.report.cutoff), _filters()
+        )
+        pngs = {n: entry.chart(n) for n in entry.chart_names}
+        return build(rep, {n: b for n, b in pngs.items() if b})
+
+    if entry.stale:  # newer data than the cached analysis: built now, not kept
+        return full()
+    return _cache().download(entry, name, full)
 
 
 @bp.route("/exams/<int:exam_id>/workbook.xlsx")
 @roles_required(*ROLES)
 def download_workbook(exam_id: int):
-    _, rep = _report(exam_id)
-    data = workbook.to_bytes(rep, charts.render_all(rep))
+    data = _download(exam_id, "workbook.xlsx", workbook.to_bytes)
     return Response(
         data,
         mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -156,6 +179,12 @@ def _publishing() -> dict:
     }
 
 
+def _publishing_key(kind: str) -> str:
+    p = _publishing()
+    issuer = hashlib.sha256(p["issuer"].encode()).hexdigest()[:8]
+    return f"{kind}-{int(p['unmask'])}-{p['date']:%Y%m%d}-{issuer}"
+
+
 def _attachment(data: bytes, mimetype: str, filename: str) -> Response:
     return Response(
         data, mimetype=mimetype, headers={"Content-Disposition": f"attachment; filename={filename}"}
@@ -165,21 +194,21 @@ def _attachment(data: bytes, mimetype: str, filename: str) -> Response:
 @bp.route("/exams/<int:exam_id>/notice.zip")
 @roles_required(*ROLES)
 def download_notice(exam_id: int):
-    _, rep = _report(exam_id)
-    data = notice.zip_bytes(rep, charts.render_all(rep), **_publishing())
-    return Response(
-        data,
-        mimetype="application/zip",
-        headers={"Content-Disposition": f"attachment; filename=notice-exam{exam_id}.zip"},
-    )
+    data = _download(
+        exam_id, _publishing_key("notice.zip"),
+        lambda rep, pngs: notice.zip_bytes(rep, pngs, **_publishing()),
+    )  # fmt: skip
+    return _attachment(data, "application/zip", f"notice-exam{exam_id}.zip")
 
 
 @bp.route("/exams/<int:exam_id>/notice.docx")
 @roles_required(*ROLES)
 def download_notice_docx(exam_id: int):
     """The notice as a Word document in the GB/T 9704-2012 layout."""
-    _, rep = _report(exam_id)
-    data = notice.docx_bytes(rep, charts.render_all(rep), **_publishing())
+    data = _download(
+        exam_id, _publishing_key("notice.docx"),
+        lambda rep, pngs: notice.docx_bytes(rep, pngs, **_publishing()),
+    )  # fmt: skip
     return _attachment(data, DOCX, f"notice-exam{exam_id}.docx")
 
 
@@ -187,16 +216,20 @@ def download_notice_docx(exam_id: int):
 @roles_required(*ROLES)
 def download_wechat(exam_id: int):
     """The WeChat article: article.html (inline styles only) and its pictures."""
-    _, rep = _report(exam_id)
-    data = notice.wechat_zip(rep, charts.render_all(rep), **_publishing())
+    data = _download(
+        exam_id, _publishing_key("wechat.zip"),
+        lambda rep, pngs: notice.wechat_zip(rep, pngs, **_publishing()),
+    )  # fmt: skip
     return _attachment(data, "application/zip", f"wechat-exam{exam_id}.zip")
 
 
 @bp.route("/exams/<int:exam_id>/stats.json")
 @roles_required(*ROLES)
 def stats_json(exam_id: int):
-    _, rep = _report(exam_id)
-    return {"ok": True, "data": rep.to_json()}
+    entry = _entry(exam_id)
+    data = entry.report.to_json()
+    data["data_version"], data["stale"] = entry.version, entry.stale
+    return {"ok": True, "data": data}
 
 
 # ------------------------------------------------------------------ the draw
@@ -327,3 +360,19 @@ def draw_announcement(draw_id: int, which: str):
         replacements=draws.replacements(db(), d) if d.seed else [],
         rule=sampling.parse_quota_rule(d.quota_rule),
     )
+
+
+# ------------------------------------------------------------------ study beside results
+
+
+@bp.get("/study")
+@roles_required(*ROLES)
+def study_results():
+    """Study (practice) beside the results of one exam, per unit."""
+    from analysis.study_results import study_vs_results
+
+    raw = request.args.get("exam", "").strip()
+    if raw and not raw.isdigit():
+        raise InvalidInput("考试编号应为数字。")
+    data = study_vs_results(db(), current_scope(), int(raw) if raw else None)
+    return render_template("analyst/study.html", data=data)

@@ -12,7 +12,7 @@ from core.audit import search as audit_search
 from core.db import utcnow
 from core.errors import DomainError, InvalidInput
 from jifa.web.access import actor, roles_required
-from jifa.web.database import db
+from jifa.web.database import db, end_reads
 from question_bank import related, services
 from question_bank.articles import label_for
 from question_bank.citations import verify_citations
@@ -257,6 +257,16 @@ def activate(code: str):
     return redirect(url_for("bank.view", code=code))
 
 
+@bp.post("/q/<code>/reserve")
+@roles_required(*BANK_ROLES)
+def reserve(code: str):
+    """仅限考试 on/off (the form's ``reserved`` field: 1 or 0)."""
+    reserved = request.form.get("reserved", "1") == "1"
+    services.set_reserved(db(), [code], reserved, actor=actor())
+    flash(f"试题 {code} 已{'设为仅限考试' if reserved else '取消仅限考试'}。", "info")
+    return redirect(url_for("bank.view", code=code))
+
+
 @bp.post("/q/<code>/reviewed")
 @roles_required(*BANK_ROLES)
 def reviewed(code: str):
@@ -274,9 +284,11 @@ def upload():
     files = [f for f in request.files.getlist("file") if f and f.filename]
     if not files:
         raise InvalidInput("请选择要导入的 Excel 或 CSV 文件。")
+    contents = [(f.filename, f.read()) for f in files]
+    end_reads()  # the import parses before it writes: no write lock held meanwhile
     report = import_files(
         db(),
-        [(f.filename, f.read()) for f in files],
+        contents,
         dry_run=bool(request.form.get("dry_run")),
         skip_invalid=bool(request.form.get("skip_invalid")),
         actor=actor(),
@@ -338,9 +350,11 @@ def law_import(code: str):
         revision = dt.date.fromisoformat(request.form.get("revision", ""))
     except ValueError as exc:
         raise InvalidInput("修订日期格式应为 YYYY-MM-DD。") from exc
+    content = upload_file.read()
+    end_reads()  # no write lock held while the file is parsed
     try:
         report = import_law(
-            db(), code, revision, upload_file.read(), filename=upload_file.filename, actor=actor()
+            db(), code, revision, content, filename=upload_file.filename, actor=actor()
         )
     except DomainError as exc:
         flash(exc.message, "error")

@@ -25,7 +25,7 @@ from exam.papers import persist as papers
 from exam.papers import spec as bp_spec
 from jifa.app.printing import render_papers
 from jifa.web.access import actor, current_scope, roles_required
-from jifa.web.database import db
+from jifa.web.database import db, end_reads
 from question_bank.sources import sources_in_order
 
 bp = Blueprint("papers", __name__, template_folder="templates", url_prefix="/papers")
@@ -134,6 +134,7 @@ def _form_to_dict(form) -> dict:
         "source_shares": source_shares or None,
         "difficulty_shares": band_shares or None,
         "required_knowledge_points": form.get("required_knowledge_points") or "",
+        "reserved_only": form.get("reserved_only") == "1",
         "sections": sections,
     }
 
@@ -213,7 +214,9 @@ def blueprint_import():
     upload = request.files.get("file")
     if upload is None or not upload.filename:
         raise InvalidInput("请选择要导入的 YAML 或 Excel 文件。")
-    row = bps.import_blueprint(db(), upload.read(), upload.filename, actor=actor(), now=utcnow())
+    content = upload.read()
+    end_reads()  # no write lock held while the file is parsed
+    row = bps.import_blueprint(db(), content, upload.filename, actor=actor(), now=utcnow())
     flash(f"已导入组卷规则 {row.code} 第{row.version}版。", "info")
     return redirect(url_for("papers.blueprint_show", blueprint_id=row.id))
 
@@ -233,9 +236,14 @@ def blueprint_check(blueprint_id: int):
 @roles_required(*EXAM_ROLES)
 def exam_view(exam_id: int):
     exam = _exam(exam_id)
-    units = access.enrolled_units(db(), exam)
+    scope = current_scope()
     return render_template(
-        "papers/exam.html", exam=exam, counts=papers.paper_counts(db(), exam), units=units
+        "papers/exam.html",
+        exam=exam,
+        counts=papers.paper_counts(db(), exam, scope),
+        units=access.enrolled_units(db(), exam, scope),
+        keys_locked=printable.keys_locked(exam, utcnow()),
+        can_manage=access.can_manage(exam, scope),
     )
 
 
@@ -269,31 +277,44 @@ def exam_generate(exam_id: int):
     return redirect(url_for("papers.exam_view", exam_id=exam.id))
 
 
-def _selected_papers(exam: Exam):
+def _selected_papers(exam: Exam, *, output: str, key: bool):
+    """The papers of the request's selection in the viewer's scope (audited)."""
     unit = None
     person_ids = None
     if request.args.get("unit"):
         unit = unit_in_scope(db(), current_scope(), request.args["unit"])
     if request.args.get("person"):
-        try:
-            person_ids = [int(request.args["person"])]
-        except ValueError:
-            raise InvalidInput("考生参数无效。") from None
-    return printable.printable_papers(db(), exam, person_ids=person_ids, unit=unit)
+        person = request.args["person"]
+        if not person.isdigit() or len(person) > 18:
+            raise InvalidInput("考生参数无效。")
+        person_ids = [int(person)]
+    return printable.papers_for_output(
+        db(),
+        exam,
+        output=output,
+        key=key,
+        scope=current_scope(),
+        actor=actor(),
+        now=utcnow(),
+        person_ids=person_ids,
+        unit=unit,
+    )
 
 
 @bp.get("/exams/<int:exam_id>/print")
 @roles_required(*EXAM_ROLES)
 def exam_print(exam_id: int):
     exam = _exam(exam_id)
-    selected = _selected_papers(exam)
+    key = request.args.get("key") == "1"
+    selected = _selected_papers(exam, output="print", key=key)
     if not selected:
         raise NotFound("没有可打印的试卷：请先生成试卷，或检查所选单位/考生。")
     html = render_papers(
         exam.title,
         selected,
-        key=request.args.get("key") == "1",
+        key=key,
         back_url=url_for("papers.exam_view", exam_id=exam.id),
+        script_url=url_for("static", filename="app.js"),
     )
     return FlaskResponse(html, mimetype="text/html")
 
@@ -302,7 +323,8 @@ def exam_print(exam_id: int):
 @roles_required(*EXAM_ROLES)
 def exam_export(exam_id: int):
     exam = _exam(exam_id)
-    data = workbook_bytes(printable.export_sheets(_selected_papers(exam)))
+    # the workbook always carries the key sheet (答案)
+    data = workbook_bytes(printable.export_sheets(_selected_papers(exam, output="export", key=True)))
     return FlaskResponse(
         data,
         mimetype=XLSX,
@@ -317,11 +339,14 @@ def exam_import_answers(exam_id: int):
     upload = request.files.get("file")
     if upload is None or not upload.filename:
         raise InvalidInput("请选择要导入的答题卡文件（.xlsx 或 .csv）。")
+    content = upload.read()
+    end_reads()  # the import parses before it writes: no write lock held meanwhile
     report = answer_sheets.import_answer_sheets(
         db(),
         exam,
-        upload.read(),
+        content,
         upload.filename,
+        scope=current_scope(),
         now=utcnow(),
         actor=actor(),
         dry_run=bool(request.form.get("dry_run")),

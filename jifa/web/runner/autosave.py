@@ -58,9 +58,9 @@ from jifa.web.envelope import (
     CREDENTIALS_REFUSED,
     DATABASE_UNAVAILABLE,
     INTEGRITY_CONFLICT,
-    RETRY_AFTER_SECONDS,
     encode,
     error_body,
+    retry_headers,
 )
 
 MOUNT = "/api/v1/autosave"
@@ -141,8 +141,8 @@ class AutosaveApp:
         status, body = self._answer(environ)
         payload = encode(body)
         headers = [("Content-Type", "application/json"), ("Content-Length", str(len(payload)))]
-        if status == 503:  # the database is away for now: the page keeps the answer, retries
-            headers.append(("Retry-After", str(RETRY_AFTER_SECONDS)))
+        if status in (429, 503):
+            headers.extend(retry_headers(status))
         start_response(_status_line(status), headers)
         return [payload]
 

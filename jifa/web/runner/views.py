@@ -22,13 +22,27 @@ from exam.runner.payloads import candidate_payload, paper_page, saved_answers, s
 from exam.runner.review import result_details, result_payload, review_payload, score_sheet
 from exam.runner.start import start_or_resume
 from exam.runner.submit import finalize_if_expired, submit
-from jifa.web.access import client_ip, login_required
+from jifa.web.access import client_ip, login_required, require_code_exam
 from jifa.web.database import db
 from jifa.web.errors import json_reply
 from jifa.web.runner.autosave import TOKEN_HEADER, autosave_url
 
 bp = Blueprint("runner", __name__, template_folder="templates", url_prefix="/exam")
 api = Blueprint("runner_api", __name__, url_prefix="/api/v1")
+
+
+@bp.before_request
+@api.before_request
+def _code_session_reaches_its_exam_only():
+    """A session opened with an exam code reaches that exam and its attempts only."""
+    if g.get("code_exam_id") is None or not request.view_args:
+        return
+    exam_id = request.view_args.get("exam_id")
+    attempt_id = request.view_args.get("attempt_id")
+    if exam_id is None and attempt_id is not None:
+        exam_id = get_owned_attempt(db(), attempt_id, _person_id()).exam_id
+    if exam_id is not None:
+        require_code_exam(exam_id)
 
 
 def _person_id() -> int:
@@ -44,6 +58,14 @@ def _json_body() -> dict:
 
 def _user_agent() -> str | None:
     return request.headers.get("User-Agent")
+
+
+def _code_filter(entries: list) -> list:
+    """An exam-code session lists only the code's exam."""
+    code_exam = g.get("code_exam_id")
+    if code_exam is None:
+        return entries
+    return [e for e in entries if e.exam.id == code_exam]
 
 
 def _claim() -> autosave.AccountClaim:
@@ -67,7 +89,7 @@ def _autosave_route(attempt_id: int) -> dict:
 @bp.get("/")
 @login_required
 def lobby():
-    entries = exams_for_person(db(), _person_id(), utcnow())
+    entries = _code_filter(exams_for_person(db(), _person_id(), utcnow()))
     return render_template("runner/lobby.html", entries=entries, now=utcnow())
 
 
@@ -145,7 +167,7 @@ def score_sheet_page(attempt_id: int):
 @api.get("/exams")
 @login_required
 def api_exams():
-    entries = exams_for_person(db(), _person_id(), utcnow())
+    entries = _code_filter(exams_for_person(db(), _person_id(), utcnow()))
     return jsonify({"ok": True, "exams": [e.as_dict() for e in entries]})
 
 

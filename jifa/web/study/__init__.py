@@ -1,0 +1,1 @@
+"""Study mode pages (学习) and the practice JSON API."""
