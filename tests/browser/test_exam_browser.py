@@ -181,7 +181,9 @@ def test_saves_resume_soon_after_a_database_outage(phone, seed, sit):
 
     page.route(re.compile(r".*/answers/\d+$"), away)
     page.check(f"#q-{single} input[value=D]")
-    page.wait_for_function("document.querySelector('#save-status').dataset.state === 'offline'")
+    page.wait_for_function(
+        "() => document.querySelector('#save-status').dataset.state === 'offline'"
+    )
     # five refusals at a steady 0.5-1.5 s each: saved well within 10 s (with a doubling
     # back-off the fifth retry alone would wait 8-24 s)
     page.wait_for_function(

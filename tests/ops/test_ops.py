@@ -3,6 +3,8 @@ request ids in the access log, and 503 with Retry-After when the database is awa
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 from sqlalchemy.exc import OperationalError
 
@@ -65,7 +67,10 @@ def test_readyz_refuses_a_database_behind_the_migrations(tmp_path):
 def test_readyz_when_the_database_does_not_answer(tmp_path):
     url = f"sqlite:///{tmp_path / 'missing' / 'x.sqlite3'}"
     app = create_app({"DATABASE_URL": url, "SECRET_KEY": "k", "INSTANCE_PATH": str(tmp_path)})
-    (tmp_path / "missing").rmdir() if (tmp_path / "missing").exists() else None
+    missing = tmp_path / "missing"
+    if missing.exists():  # start-up may have made the folder: put a file in its place
+        shutil.rmtree(missing)
+    missing.write_text("not a folder")
     resp = app.test_client().get("/readyz")
     assert resp.status_code == 503 and resp.get_json()["database"] is False
 
@@ -134,7 +139,9 @@ def test_behind_a_proxy_the_client_address_is_forwarded_but_metrics_check_the_pe
     app = make_app(METRICS=True, TRUSTED_PROXIES=1)
     c = app.test_client()
     caplog.set_level("INFO", logger="jifa.access")
-    c.get("/healthz", headers={"X-Forwarded-For": "203.0.113.9"})
+    # the app's own routes see the forwarded client (/healthz and /metrics sit outside
+    # ProxyFix so that the allowlist checks the peer)
+    c.get("/login", headers={"X-Forwarded-For": "203.0.113.9"})
     assert any(r.getMessage().startswith("203.0.113.9 ") for r in caplog.records)
     # a forged X-Forwarded-For does not pass the allowlist: the peer does
     far = {"REMOTE_ADDR": "198.51.100.7"}
