@@ -34,7 +34,7 @@ run: $(VENV)/.installed-run
 # 2026-11-29 rounded down (90.9 % without a PostgreSQL server, 91.0 % with one, as in
 # CI): raise it when coverage rises, never lower it. The PostgreSQL run repeats the
 # suite without coverage (the same code; measuring it again would only cost time).
-COV_FLOOR = 90
+COV_FLOOR = 91
 
 test: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
