@@ -194,19 +194,20 @@ def database(admin_url: str, name: str):
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def add_staff(url: str) -> None:
+def add_staff(url: str, unit: int) -> None:
     """A unit admin of the seeded unit and an analyst (same password as candidates)."""
-    from sqlalchemy import insert, select
+    from sqlalchemy import insert
 
     from core.accounts.models import RoleGrant, UserAccount
     from core.db import make_engine
-    from core.org.models import OrgUnit, Person
+    from core.org.models import Person
 
     eng = make_engine(url)
     now = dt.datetime.now(dt.UTC)
-    pw = bench.generate_password_hash(bench.PASSWORD, method="pbkdf2:sha256:1000")
+    from werkzeug.security import generate_password_hash
+
+    pw = generate_password_hash(bench.PASSWORD, method="pbkdf2:sha256:1000")
     with eng.begin() as conn:
-        unit = conn.execute(select(OrgUnit.id).where(OrgUnit.code == "BENCH")).scalar_one()
         for no, role in (("STAFF-UA", "unit_admin"), ("STAFF-AN", "analyst")):
             pid = conn.execute(
                 insert(Person).values(
@@ -615,7 +616,7 @@ def main() -> None:
     with database(args.pg_admin_url, args.db_name) as url:
         t_seed = time.perf_counter()
         seeded = bench.seed(url, args.candidates, start_attempts=False)
-        add_staff(url)
+        add_staff(url, seeded.unit_id)  # the seeded sitting's unit
         types = _chaos.item_types(url)
         seed_s = time.perf_counter() - t_seed
         with contextlib.ExitStack() as stack:
