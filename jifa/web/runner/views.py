@@ -118,13 +118,18 @@ def paper(attempt_id: int):
     return render_template("runner/paper.html", attempt=page, person=g.user.person)
 
 
+def _ended_attempt(session, attempt_id: int, now):
+    """The person's own attempt, finalised first if its time ran out."""
+    attempt = get_owned_attempt(session, attempt_id, _person_id())
+    finalize_if_expired(session, attempt, now)
+    return attempt
+
+
 @bp.get("/attempt/<int:attempt_id>/result")
 @login_required
 def result(attempt_id: int):
-    session = db()
-    now = utcnow()
-    attempt = get_owned_attempt(session, attempt_id, _person_id())
-    finalize_if_expired(session, attempt, now)
+    session, now = db(), utcnow()
+    attempt = _ended_attempt(session, attempt_id, now)
     if attempt.status == IN_PROGRESS:
         return redirect(url_for("runner.paper", attempt_id=attempt.id))
     return render_template(
@@ -135,10 +140,8 @@ def result(attempt_id: int):
 @bp.get("/attempt/<int:attempt_id>/review")
 @login_required
 def review(attempt_id: int):
-    session = db()
-    now = utcnow()
-    attempt = get_owned_attempt(session, attempt_id, _person_id())
-    finalize_if_expired(session, attempt, now)
+    session, now = db(), utcnow()
+    attempt = _ended_attempt(session, attempt_id, now)
     only_wrong = request.args.get("only") == "wrong"
     data = review_payload(session, attempt, now, only_wrong=only_wrong)
     return render_template("runner/review.html", attempt=attempt, review=data)
@@ -147,10 +150,8 @@ def review(attempt_id: int):
 @bp.get("/attempt/<int:attempt_id>/score-sheet")
 @login_required
 def score_sheet_page(attempt_id: int):
-    session = db()
-    now = utcnow()
-    attempt = get_owned_attempt(session, attempt_id, _person_id())
-    finalize_if_expired(session, attempt, now)
+    session, now = db(), utcnow()
+    attempt = _ended_attempt(session, attempt_id, now)
     if attempt.status == IN_PROGRESS:
         return redirect(url_for("runner.paper", attempt_id=attempt.id))
     return render_template(
